@@ -1,0 +1,41 @@
+"""lobstr-dash: see every task of a lobstr.io run, the biggest shortfalls first, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import build_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config (defaults, environment, then `config`), services, routes, handlers."""
+    from . import api
+    from . import views
+    from .errorhandlers import register_error_handlers
+    from .formatting import register_filters
+    from .security import register_security
+    from .services import build_services
+
+    settings = build_config(config)
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.update(settings)
+    app.extensions["lobstr_dash"] = build_services(app.config)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    register_error_handlers(app)
+    register_filters(app)
+    register_security(app)
+    htmx_available = (ROOT / "static" / "htmx.min.js").is_file()
+
+    @app.context_processor
+    def page_globals() -> dict[str, Any]:
+        return {"demo_mode": app.config["DEMO_MODE"], "htmx_available": htmx_available}
+
+    return app

@@ -1,0 +1,118 @@
+"""Configuration: defaults with the reason for each number, and loading from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: Where lobstr's API lives; the official CLI reads the same variable name.
+DEFAULT_API_BASE = "https://api.lobstr.io/v1"
+
+#: Token the app uses against its own built-in fake API in demo mode (never a real secret).
+DEMO_TOKEN = "demo-token"  # noqa: S105 (public by design)
+
+DEFAULTS: dict[str, Any] = {
+    # No token means demo mode: the app talks to the built-in fake lobstr API.
+    "LOBSTR_TOKEN": None,
+    "LOBSTR_API_BASE": DEFAULT_API_BASE,
+    # 3.05 s: just over a multiple of 3 s, the TCP retransmission window (requests' advice).
+    "LOBSTR_CONNECT_TIMEOUT": 3.05,
+    # A runtasks page of 100 rows comes back in well under a second; 20 s tolerates a slow upstream.
+    "LOBSTR_READ_TIMEOUT": 20.0,
+    # Attempts per upstream call: one plus three retries covers a blip without hammering lobstr.
+    "LOBSTR_MAX_ATTEMPTS": 4,
+    # Hard ceiling on the time one upstream call may take, retries and waits included.
+    "LOBSTR_RETRY_BUDGET": 45.0,
+    # Longest Retry-After we honour inside a call; a longer one fails the call fast instead.
+    "LOBSTR_MAX_RETRY_AFTER": 30.0,
+    # Pages fetched at once per run; lobstr documents no concurrency limit, 4 is polite.
+    "LOBSTR_CONCURRENCY": 4,
+    # lobstr allows 90 requests a minute on /v1/runtasks (docs: rate-limiting).
+    "LOBSTR_RATE_LIMIT": 90,
+    "LOBSTR_RATE_WINDOW": 60.0,
+    # lobstr serves at most 100 rows a page; fewer pages means fewer rate-limited requests.
+    "LOBSTR_PAGE_SIZE": 100,
+    # A page request waits this long for a load to finish before answering with a progress bar.
+    "LOAD_WAIT_SECONDS": 1.5,
+    # An export waits longer than a page: a download should hold every row when it can.
+    "EXPORT_WAIT_SECONDS": 30.0,
+    # A run with tasks still running is re-fetched at most this often while someone looks at it.
+    "LIVE_REFRESH_SECONDS": 15.0,
+    # A loader that has not written for this long is presumed dead; another may take the run over.
+    "LOAD_LEASE_SECONDS": 60.0,
+    # Rows per page of the task table: enough to scan, small enough to render in milliseconds.
+    "TASKS_PER_PAGE": 100,
+    "DATA_DIR": "data",
+    # Demo mode only: simulated upstream latency, so progressive loading is visible.
+    "DEMO_LATENCY_MS": 40,
+    "PORT": 8000,
+}
+
+#: Environment variables read, with the config key each one sets and how to parse it.
+ENV_VARS: dict[str, tuple[str, type]] = {
+    "LOBSTR_TOKEN": ("LOBSTR_TOKEN", str),
+    "LOBSTR_API_KEY": ("LOBSTR_TOKEN", str),
+    "LOBSTR_API_BASE": ("LOBSTR_API_BASE", str),
+    "LOBSTR_CONNECT_TIMEOUT": ("LOBSTR_CONNECT_TIMEOUT", float),
+    "LOBSTR_READ_TIMEOUT": ("LOBSTR_READ_TIMEOUT", float),
+    "LOBSTR_MAX_ATTEMPTS": ("LOBSTR_MAX_ATTEMPTS", int),
+    "LOBSTR_RETRY_BUDGET": ("LOBSTR_RETRY_BUDGET", float),
+    "LOBSTR_MAX_RETRY_AFTER": ("LOBSTR_MAX_RETRY_AFTER", float),
+    "LOBSTR_CONCURRENCY": ("LOBSTR_CONCURRENCY", int),
+    "LOBSTR_RATE_LIMIT": ("LOBSTR_RATE_LIMIT", int),
+    "LOAD_WAIT_SECONDS": ("LOAD_WAIT_SECONDS", float),
+    "LIVE_REFRESH_SECONDS": ("LIVE_REFRESH_SECONDS", float),
+    "EXPORT_WAIT_SECONDS": ("EXPORT_WAIT_SECONDS", float),
+    "DATA_DIR": ("DATA_DIR", str),
+    "DEMO_LATENCY_MS": ("DEMO_LATENCY_MS", int),
+    "PORT": ("PORT", int),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value from the environment could not be used."""
+
+
+def from_environ(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the config keys set by environment variables, parsed to their types."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    # LOBSTR_TOKEN wins over its alias LOBSTR_API_KEY: read the alias first.
+    for name in sorted(ENV_VARS, key=lambda n: n != "LOBSTR_API_KEY"):
+        raw = environ.get(name, "").strip()
+        if not raw:
+            continue
+        key, kind = ENV_VARS[name]
+        try:
+            found[key] = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+    return found
+
+
+def build_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, the environment and explicit overrides (tests), in that order."""
+    config = dict(DEFAULTS)
+    config.update(from_environ())
+    if overrides:
+        config.update(overrides)
+    config["LOBSTR_API_BASE"] = str(config["LOBSTR_API_BASE"]).rstrip("/")
+    config["DATA_DIR"] = str(Path(config["DATA_DIR"]).resolve())
+    config["DEMO_MODE"] = not config.get("LOBSTR_TOKEN")
+    validate(config)
+    return config
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Refuse numbers that would make the app hang or hammer the upstream."""
+    positive = ["LOBSTR_CONNECT_TIMEOUT", "LOBSTR_READ_TIMEOUT", "LOBSTR_RETRY_BUDGET",
+                "LOBSTR_CONCURRENCY", "LOBSTR_MAX_ATTEMPTS", "LOBSTR_RATE_WINDOW"]
+    for key in positive:
+        if not config[key] or config[key] <= 0:
+            raise ConfigError(f"{key} must be positive, got {config[key]!r}")
+    if not 1 <= int(config["LOBSTR_PAGE_SIZE"]) <= 100:
+        raise ConfigError("LOBSTR_PAGE_SIZE must be between 1 and 100 (lobstr's maximum)")
+    if int(config["LOBSTR_RATE_LIMIT"]) < 0:
+        raise ConfigError("LOBSTR_RATE_LIMIT must be 0 (off) or a positive number per minute")

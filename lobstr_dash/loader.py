@@ -1,0 +1,132 @@
+"""Fetch every page of a run into the store: bounded concurrency, single flight, failed pages kept."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
+
+from .client import LobstrClient
+from .client import RunTaskPage
+from .errors import LobstrError
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+class EmptyPageError(LobstrError):
+    """lobstr answered an empty page before the run's last page."""
+
+    kind = "bad_response"
+
+
+class Loader:
+    """Loads runs in background threads; at most one loader per run across threads and processes.
+
+    The store's `runs` row is the lock: a loader claims it with a lease it renews after every
+    page, so a second thread or gunicorn worker sees the run as loading and only reads; a lease
+    left by a killed process expires and the next request resumes the load where it stopped.
+    """
+
+    def __init__(self, client: LobstrClient, store: Store, *, concurrency: int = 4,
+                 page_size: int = 100, lease_seconds: float = 60.0) -> None:
+        self.client = client
+        self.store = store
+        self.concurrency = concurrency
+        self.page_size = page_size
+        self.lease_seconds = lease_seconds
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def start(self, run_id: str, *, fresh: bool) -> bool:
+        """Claim a run and load it in a background thread; False when someone else holds it."""
+        owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        generation = self.store.claim(run_id, owner, self.lease_seconds, fresh=fresh)
+        if generation is None:
+            return False
+        thread = threading.Thread(target=self.load, args=(run_id, generation, owner),
+                                  name=f"load-{run_id[:8]}", daemon=True)
+        with self._lock:
+            self._threads[run_id] = thread
+        thread.start()
+        return True
+
+    def join(self, run_id: str, timeout: float | None = None) -> None:
+        """Wait for this process's loader of a run to end (tests, benchmarks)."""
+        with self._lock:
+            thread = self._threads.get(run_id)
+        if thread is not None:
+            thread.join(timeout)
+
+    def load(self, run_id: str, generation: int, owner: str) -> None:
+        """Load every page of a run not yet loaded in `generation`; never raises."""
+        try:
+            self._load(run_id, generation, owner)
+        except LobstrError as exc:
+            log.warning("loading run %s failed: %s", run_id, exc)
+            self.store.fail_load(run_id, owner, exc.kind, exc.message, exc.status)
+        except Exception:  # the thread must leave the run in a final state whatever happens
+            log.exception("loading run %s crashed", run_id)
+            self.store.fail_load(run_id, owner, "error", "the dashboard failed while loading", None)
+        finally:
+            with self._lock:
+                self._threads.pop(run_id, None)
+
+    def _load(self, run_id: str, generation: int, owner: str) -> None:
+        state = self.store.run_state(run_id)
+        total_pages = state.total_pages if state else None
+        page_size = (state.page_size if state else None) or self.page_size
+        if total_pages is None or 1 in self.store.pages_to_fetch(run_id, generation, total_pages):
+            # The first page tells the run's size; its failure fails the whole load.
+            first = self.client.runtasks_page(run_id, 1, self.page_size)
+            page_size = first.limit
+            total_pages = max(1, first.total_pages)
+            self.store.set_totals(run_id, first.total_results, total_pages, page_size)
+            self.store.save_page(run_id, generation, 1, page_size, first.rows, owner,
+                                 self.lease_seconds)
+        todo = self.store.pages_to_fetch(run_id, generation, total_pages)
+        self._fetch_pages(run_id, generation, owner, todo, total_pages, page_size)
+        self.store.finish(run_id, owner)
+
+    def _fetch_pages(self, run_id: str, generation: int, owner: str, todo: list[int],
+                     total_pages: int, page_size: int) -> None:
+        """Fetch pages concurrently; a page that keeps failing is recorded and costs only its rows."""
+        known_pages = total_pages
+        queue = list(todo)
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"page-{run_id[:8]}") as pool:
+            running: dict[Future[RunTaskPage], int] = {}
+            while queue or running:
+                while queue and len(running) < self.concurrency:
+                    page = queue.pop(0)
+                    running[pool.submit(self._fetch, run_id, page, known_pages)] = page
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    page = running.pop(future)
+                    try:
+                        result = future.result()
+                    except LobstrError as exc:
+                        log.warning("run %s page %d failed: %s", run_id, page, exc)
+                        self.store.fail_page(run_id, generation, page, str(exc))
+                        continue
+                    self.store.save_page(run_id, generation, page, page_size, result.rows,
+                                         owner, self.lease_seconds)
+                    if result.total_pages > known_pages:
+                        # The run grew while we read it: fetch the new pages too.
+                        queue.extend(range(known_pages + 1, result.total_pages + 1))
+                        known_pages = result.total_pages
+                        self.store.set_totals(run_id, result.total_results, known_pages, page_size)
+
+    def _fetch(self, run_id: str, page: int, total_pages: int) -> RunTaskPage:
+        """Fetch one page; an empty page before the last is retried once, then counted as failed."""
+        result = self.client.runtasks_page(run_id, page, self.page_size)
+        if result.rows or page >= total_pages:
+            return result
+        result = self.client.runtasks_page(run_id, page, self.page_size)
+        if result.rows or page >= result.total_pages:
+            return result
+        raise EmptyPageError(f"lobstr answered page {page} empty, before the last page")

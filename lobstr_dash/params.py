@@ -1,0 +1,131 @@
+"""Parse and check what users send: run ids in pasted text and the task table's query string."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Protocol
+
+from .store import SORT_COLUMNS
+from .store import TaskQuery
+
+RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+_HEX32 = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
+_RUN_CONTEXT = re.compile(r"runs?(?:tasks)?[/=:#\s]+([0-9a-fA-F]{32})(?![0-9a-fA-F])", re.I)
+
+#: Sorts whose natural first click is "largest first".
+DESCENDING_FIRST = frozenset({"gap", "missing", "expected", "collected", "duration"})
+
+MAX_FILTER_VALUES = 50
+MAX_VALUE_LENGTH = 128
+MAX_TEXT_LENGTH = 200
+MAX_PAGE = 1_000_000
+
+
+class InvalidInput(ValueError):
+    """A user-supplied value the dashboard refuses; the message says what is expected."""
+
+
+class MultiArgs(Protocol):
+    """The part of werkzeug's MultiDict the parsers use."""
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...  # noqa: D102
+
+    def getlist(self, key: str) -> list[str]: ...  # noqa: D102
+
+
+RUN_ID_HELP = ("A run id is 32 hexadecimal characters, e.g. 300e9c5c127d421c90f431478d9a2cfb; "
+               "you can also paste a lobstr URL or any text that contains one.")
+
+
+def is_run_id(value: str) -> bool:
+    """Tell whether a value is a canonical run id (32 lower-case hex characters)."""
+    return bool(RUN_ID.match(value))
+
+
+def extract_run_id(text: str) -> str:
+    """Find the run id in pasted text or a URL; raises InvalidInput when there is none or several."""
+    text = (text or "").strip()[:4000]
+    if not text:
+        raise InvalidInput("Paste a run id or a lobstr URL that contains one. " + RUN_ID_HELP)
+    named = {m.lower() for m in _RUN_CONTEXT.findall(text)}
+    if len(named) == 1:
+        return named.pop()
+    found = list(dict.fromkeys(m.lower() for m in _HEX32.findall(text)))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise InvalidInput("No run id found in what you pasted. " + RUN_ID_HELP)
+    raise InvalidInput(f"Found {len(found)} different 32-character ids; paste just the run's. "
+                       + RUN_ID_HELP)
+
+
+def _values(args: MultiArgs, key: str) -> tuple[str, ...]:
+    values = [v.strip() for v in args.getlist(key) if v and v.strip()]
+    if len(values) > MAX_FILTER_VALUES:
+        raise InvalidInput(f"Too many `{key}` values (at most {MAX_FILTER_VALUES}).")
+    for value in values:
+        if len(value) > MAX_VALUE_LENGTH:
+            raise InvalidInput(f"A `{key}` value is longer than {MAX_VALUE_LENGTH} characters.")
+    return tuple(dict.fromkeys(values))
+
+
+def _flag(args: MultiArgs, key: str) -> bool:
+    value = (args.get(key) or "").strip().lower()
+    if value in ("", "0", "false", "off", "no"):
+        return False
+    if value in ("1", "true", "on", "yes"):
+        return True
+    raise InvalidInput(f"`{key}` must be 1 or 0.")
+
+
+def _page(args: MultiArgs) -> int:
+    raw = (args.get("page") or "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise InvalidInput(f"`page` must be a whole number from 1 to {MAX_PAGE:,}.")
+    return int(raw)
+
+
+def parse_task_query(args: MultiArgs, per_page: int) -> TaskQuery:
+    """Read the task table's filters, sort and page from a query string; raises InvalidInput."""
+    sort = (args.get("sort") or "gap").strip()
+    if sort not in SORT_COLUMNS:
+        raise InvalidInput(f"Unknown sort `{sort[:40]}`; use one of: {', '.join(SORT_COLUMNS)}.")
+    direction = (args.get("dir") or "").strip().lower()
+    if direction not in ("", "asc", "desc"):
+        raise InvalidInput("`dir` must be asc or desc.")
+    descending = direction == "desc" if direction else sort in DESCENDING_FIRST
+    text = (args.get("q") or "").strip()
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"The search text is longer than {MAX_TEXT_LENGTH} characters.")
+    return TaskQuery(statuses=_values(args, "status"), reasons=_values(args, "reason"),
+                     short_only=_flag(args, "short"), text=text, sort=sort,
+                     descending=descending, page=_page(args), per_page=per_page)
+
+
+def query_args(query: TaskQuery, **changes: object) -> dict[str, object]:
+    """Return the query-string arguments that reproduce a query, with some values changed."""
+    args: dict[str, object] = {
+        "status": list(query.statuses), "reason": list(query.reasons),
+        "short": 1 if query.short_only else None, "q": query.text or None,
+        "sort": query.sort if query.sort != "gap" else None,
+        "dir": None if query.descending == (query.sort in DESCENDING_FIRST)
+        else ("desc" if query.descending else "asc"),
+        "page": query.page if query.page > 1 else None,
+    }
+    args.update(changes)
+    return {k: v for k, v in args.items() if v not in (None, [], "")}
+
+
+def upstream_paging(args: Mapping[str, str]) -> tuple[str, int, int]:
+    """Check the JSON proxy's run, page and limit; raises InvalidInput before any upstream call."""
+    run = (args.get("run") or "").strip()
+    if not is_run_id(run):
+        raise InvalidInput("`run` must be a run id. " + RUN_ID_HELP)
+    page_raw = (args.get("page") or "1").strip()
+    limit_raw = (args.get("limit") or "50").strip()
+    if not page_raw.isdigit() or not 1 <= int(page_raw) <= MAX_PAGE:
+        raise InvalidInput(f"`page` must be a whole number from 1 to {MAX_PAGE:,}.")
+    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 100:
+        raise InvalidInput("`limit` must be a whole number from 1 to 100 (lobstr's maximum).")
+    return run, int(page_raw), int(limit_raw)

@@ -1,0 +1,502 @@
+"""SQLite store: a run's tasks, its load state, and the queries behind filters, sorts and pages."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .model import LIVE_STATUSES
+from .model import RunSummary
+from .model import RunTask
+
+#: Each entry migrates the schema from version i to i + 1; `PRAGMA user_version` records where we are.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,            -- loading | done | partial | failed
+        generation INTEGER NOT NULL DEFAULT 1,
+        total_results INTEGER,
+        total_pages INTEGER,
+        page_size INTEGER,
+        started_at REAL,
+        finished_at REAL,
+        fetched_at REAL,
+        is_live INTEGER NOT NULL DEFAULT 0,
+        owner TEXT,
+        lease_until REAL,
+        error_kind TEXT,
+        error_message TEXT,
+        error_status INTEGER
+    );
+    CREATE TABLE pages (
+        run_id TEXT NOT NULL,
+        page INTEGER NOT NULL,
+        generation INTEGER NOT NULL,
+        state TEXT NOT NULL,            -- done | failed
+        rows INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        fetched_at REAL,
+        PRIMARY KEY (run_id, page)
+    ) WITHOUT ROWID;
+    CREATE TABLE tasks (
+        run_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        task TEXT,
+        status TEXT,
+        done_reason TEXT,
+        done_reason_desc TEXT,
+        url TEXT,
+        params_json TEXT NOT NULL,
+        search_text TEXT NOT NULL,
+        started_at REAL,
+        ended_at REAL,
+        duration REAL,
+        expected INTEGER,
+        collected INTEGER,
+        gap INTEGER,
+        missing_share REAL,
+        raw_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX tasks_gap ON tasks (run_id, gap);
+    CREATE INDEX tasks_position ON tasks (run_id, position);
+    CREATE INDEX tasks_status ON tasks (run_id, status);
+    CREATE INDEX tasks_reason ON tasks (run_id, done_reason);
+    """,
+]
+
+#: Sortable columns: the public sort key → the SQL expression it orders by.
+SORT_COLUMNS: dict[str, str] = {
+    "gap": "gap",
+    "missing": "missing_share",
+    "expected": "expected",
+    "collected": "collected",
+    "status": "status",
+    "reason": "done_reason",
+    "input": "url",
+    "started": "started_at",
+    "ended": "ended_at",
+    "duration": "duration",
+    "position": "position",
+}
+
+#: Value of the done_reason filter that selects tasks without a done_reason.
+NO_REASON = "(none)"
+
+TASK_COLUMNS = ("id, position, task, status, done_reason, done_reason_desc, url, params_json, "
+                "started_at, ended_at, duration, expected, collected, gap, missing_share")
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the store knows about loading one run."""
+
+    run_id: str
+    state: str
+    generation: int
+    total_results: int | None
+    total_pages: int | None
+    page_size: int | None
+    started_at: float | None
+    finished_at: float | None
+    fetched_at: float | None
+    is_live: bool
+    owner: str | None
+    lease_until: float | None
+    error_kind: str | None
+    error_message: str | None
+    error_status: int | None
+    pages_done: int = 0
+    pages_failed: int = 0
+    rows_stored: int = 0
+    failed_pages: tuple[int, ...] = ()
+
+    @property
+    def is_loading(self) -> bool:
+        """True while a loader holds the run."""
+        return self.state == "loading"
+
+    @property
+    def is_complete(self) -> bool:
+        """True when every page of the current generation loaded."""
+        return self.state == "done"
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """A filtered, sorted page of a run's tasks, as the query string describes it."""
+
+    statuses: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    short_only: bool = False
+    text: str = ""
+    sort: str = "gap"
+    descending: bool = True
+    page: int = 1
+    per_page: int = 100
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One stored task, ready to render or export."""
+
+    id: str
+    position: int
+    task: str | None
+    status: str | None
+    done_reason: str | None
+    done_reason_desc: str | None
+    url: str | None
+    params: dict[str, Any]
+    started_at: float | None
+    ended_at: float | None
+    duration: float | None
+    expected: int | None
+    collected: int | None
+    gap: int | None
+    missing_share: float | None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of query results and the number of tasks that match in all."""
+
+    rows: list[TaskRow]
+    matching: int
+    page: int
+    per_page: int
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", max(1, -(-self.matching // self.per_page)))
+
+
+def _search_text(params: Any) -> str:
+    """Lower-cased text of a task's params that the text filter searches."""
+    if isinstance(params, dict):
+        parts = [f"{k} {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+                 for k, v in params.items()]
+        return " ".join(parts).lower()
+    return json.dumps(params, ensure_ascii=False).lower()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class Store:
+    """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._migrate()
+
+    # -- connections and schema --------------------------------------------------------------
+
+    def connection(self) -> sqlite3.Connection:
+        """Return this thread's connection, opening it on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable across application crashes in WAL mode; only power loss can undo
+            # the last commits, and a run can always be fetched again.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        """Run a block in one transaction; IMMEDIATE takes the write lock up front."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        """Return the schema version recorded in the file."""
+        return int(self.connection().execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        """Bring the file's schema up to the newest version, one step per transaction."""
+        with self.transaction(immediate=True) as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        for target in range(version + 1, len(MIGRATIONS) + 1):
+            with self.transaction(immediate=True) as conn:
+                current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                if current >= target:
+                    continue  # another process migrated meanwhile
+                for statement in MIGRATIONS[target - 1].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- load state -------------------------------------------------------------------------
+
+    def run_state(self, run_id: str) -> RunState | None:
+        """Return the load state of a run, with its page and row counts, or None if never seen."""
+        conn = self.connection()
+        row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        pages = conn.execute(
+            "SELECT page, state FROM pages WHERE run_id = ? AND generation = ? ORDER BY page",
+            (run_id, row["generation"])).fetchall()
+        failed = tuple(p["page"] for p in pages if p["state"] == "failed")
+        stored = conn.execute("SELECT count(*) FROM tasks WHERE run_id = ?", (run_id,)).fetchone()[0]
+        return RunState(
+            run_id=row["run_id"], state=row["state"], generation=row["generation"],
+            total_results=row["total_results"], total_pages=row["total_pages"],
+            page_size=row["page_size"], started_at=row["started_at"],
+            finished_at=row["finished_at"], fetched_at=row["fetched_at"],
+            is_live=bool(row["is_live"]), owner=row["owner"], lease_until=row["lease_until"],
+            error_kind=row["error_kind"], error_message=row["error_message"],
+            error_status=row["error_status"],
+            pages_done=sum(1 for p in pages if p["state"] == "done"),
+            pages_failed=len(failed), rows_stored=stored, failed_pages=failed)
+
+    def claim(self, run_id: str, owner: str, lease_seconds: float, *, fresh: bool,
+              now: float | None = None) -> int | None:
+        """Take the right to load a run; return the generation to load, or None if someone holds it.
+
+        `fresh` starts a new generation (every page fetched again); otherwise the loader resumes
+        the current one and fetches only the pages it lacks.
+        """
+        now = time.time() if now is None else now
+        with self.transaction(immediate=True) as conn:
+            row = conn.execute("SELECT state, generation, lease_until FROM runs WHERE run_id = ?",
+                               (run_id,)).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO runs (run_id, state, generation, started_at, owner, lease_until)"
+                    " VALUES (?, 'loading', 1, ?, ?, ?)", (run_id, now, owner, now + lease_seconds))
+                return 1
+            if row["state"] == "loading" and (row["lease_until"] or 0) > now:
+                return None
+            generation = row["generation"] + (1 if fresh else 0)
+            conn.execute(
+                "UPDATE runs SET state = 'loading', generation = ?, started_at = ?, owner = ?,"
+                " lease_until = ?, finished_at = NULL, error_kind = NULL, error_message = NULL,"
+                " error_status = NULL WHERE run_id = ?",
+                (generation, now, owner, now + lease_seconds, run_id))
+            return int(generation)
+
+    def set_totals(self, run_id: str, total_results: int | None, total_pages: int,
+                   page_size: int) -> None:
+        """Record the run's size as the first page reported it."""
+        self.connection().execute(
+            "UPDATE runs SET total_results = ?, total_pages = ?, page_size = ? WHERE run_id = ?",
+            (total_results, total_pages, page_size, run_id))
+
+    def pages_to_fetch(self, run_id: str, generation: int, total_pages: int) -> list[int]:
+        """Return the pages of 1..total_pages not yet loaded in this generation."""
+        done = {r[0] for r in self.connection().execute(
+            "SELECT page FROM pages WHERE run_id = ? AND generation = ? AND state = 'done'",
+            (run_id, generation))}
+        return [p for p in range(1, total_pages + 1) if p not in done]
+
+    def save_page(self, run_id: str, generation: int, page: int, page_size: int,
+                  rows: Sequence[dict[str, Any]], owner: str, lease_seconds: float) -> int:
+        """Upsert one page's rows and mark the page done, in one transaction; return rows kept."""
+        now = time.time()
+        records = []
+        for index, raw in enumerate(rows):
+            try:
+                task = RunTask.from_api(raw)
+            except ValueError:
+                continue  # a row without an id cannot be told apart from others
+            records.append(self._record(run_id, task, (page - 1) * page_size + index + 1, raw))
+        with self.transaction(immediate=True) as conn:
+            conn.executemany(
+                f"INSERT INTO tasks (run_id, {TASK_COLUMNS}, search_text, raw_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id, id) DO UPDATE SET position = excluded.position,"
+                " task = excluded.task, status = excluded.status,"
+                " done_reason = excluded.done_reason, done_reason_desc = excluded.done_reason_desc,"
+                " url = excluded.url, params_json = excluded.params_json,"
+                " started_at = excluded.started_at, ended_at = excluded.ended_at,"
+                " duration = excluded.duration, expected = excluded.expected,"
+                " collected = excluded.collected, gap = excluded.gap,"
+                " missing_share = excluded.missing_share, search_text = excluded.search_text,"
+                " raw_json = excluded.raw_json", records)
+            conn.execute(
+                "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error,"
+                " fetched_at) VALUES (?, ?, ?, 'done', ?, NULL, ?)",
+                (run_id, page, generation, len(records), now))
+            conn.execute("UPDATE runs SET lease_until = ? WHERE run_id = ? AND owner = ?",
+                         (now + lease_seconds, run_id, owner))
+        return len(records)
+
+    @staticmethod
+    def _record(run_id: str, task: RunTask, position: int, raw: dict[str, Any]) -> tuple[Any, ...]:
+        params = dict(task.params)
+        return (run_id, task.id, position, task.task, task.status, task.done_reason,
+                task.done_reason_desc, task.url, _dumps(params), task.started_at, task.ended_at,
+                task.duration, task.expected, task.collected, task.gap, task.missing_share,
+                _search_text(params), _dumps(raw))
+
+    def fail_page(self, run_id: str, generation: int, page: int, error: str) -> None:
+        """Record that a page could not be loaded after its retries."""
+        self.connection().execute(
+            "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error, fetched_at)"
+            " VALUES (?, ?, ?, 'failed', 0, ?, ?)", (run_id, page, generation, error, time.time()))
+
+    def finish(self, run_id: str, owner: str) -> None:
+        """Close a load: done or partial by its failed pages, and whether tasks are still live."""
+        now = time.time()
+        placeholders = ",".join("?" * len(LIVE_STATUSES))
+        with self.transaction(immediate=True) as conn:
+            generation = conn.execute("SELECT generation FROM runs WHERE run_id = ?",
+                                      (run_id,)).fetchone()[0]
+            failed = conn.execute(
+                "SELECT count(*) FROM pages WHERE run_id = ? AND generation = ? AND state = 'failed'",
+                (run_id, generation)).fetchone()[0]
+            live = conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ? AND lower(status) IN"
+                f" ({placeholders}))", (run_id, *sorted(LIVE_STATUSES))).fetchone()[0]
+            conn.execute(
+                "UPDATE runs SET state = ?, finished_at = ?, fetched_at = ?, is_live = ?,"
+                " owner = NULL, lease_until = NULL WHERE run_id = ? AND owner = ?",
+                ("partial" if failed else "done", now, now, int(bool(live)), run_id, owner))
+
+    def fail_load(self, run_id: str, owner: str, kind: str, message: str,
+                  status: int | None) -> None:
+        """Close a load that could not start (its first page failed)."""
+        self.connection().execute(
+            "UPDATE runs SET state = 'failed', finished_at = ?, error_kind = ?, error_message = ?,"
+            " error_status = ?, owner = NULL, lease_until = NULL WHERE run_id = ? AND owner = ?",
+            (time.time(), kind, message, status, run_id, owner))
+
+    # -- queries ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _where(run_id: str, query: TaskQuery) -> tuple[str, list[Any]]:
+        """Build the WHERE clause for a query's filters."""
+        clauses = ["run_id = ?"]
+        args: list[Any] = [run_id]
+        if query.statuses:
+            clauses.append(f"status IN ({','.join('?' * len(query.statuses))})")
+            args.extend(query.statuses)
+        if query.reasons:
+            named = [r for r in query.reasons if r != NO_REASON]
+            parts = []
+            if named:
+                parts.append(f"done_reason IN ({','.join('?' * len(named))})")
+                args.extend(named)
+            if NO_REASON in query.reasons:
+                parts.append("done_reason IS NULL")
+            clauses.append("(" + " OR ".join(parts) + ")")
+        if query.short_only:
+            clauses.append("gap > 0")
+        if query.text:
+            clauses.append("instr(search_text, ?) > 0")
+            args.append(query.text.lower())
+        return " AND ".join(clauses), args
+
+    @staticmethod
+    def _order(query: TaskQuery) -> str:
+        """Build the ORDER BY clause: unknown values last in either direction, ties by position."""
+        column = SORT_COLUMNS.get(query.sort, "gap")
+        direction = "DESC" if query.descending else "ASC"
+        if column == "position":
+            return f"position {direction}"
+        return f"{column} IS NULL, {column} {direction}, position"
+
+    def query(self, run_id: str, query: TaskQuery) -> TaskPage:
+        """Return one page of the tasks matching a query, and how many match."""
+        where, args = self._where(run_id, query)
+        conn = self.connection()
+        matching = conn.execute(f"SELECT count(*) FROM tasks WHERE {where}", args).fetchone()[0]
+        pages = max(1, -(-matching // query.per_page))
+        page = min(max(1, query.page), pages)
+        rows = conn.execute(
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE {where} ORDER BY {self._order(query)}"
+            " LIMIT ? OFFSET ?", (*args, query.per_page, (page - 1) * query.per_page)).fetchall()
+        return TaskPage(rows=[self._row(r) for r in rows], matching=matching, page=page,
+                        per_page=query.per_page)
+
+    def iter_matching(self, run_id: str, query: TaskQuery) -> Iterator[tuple[TaskRow, str]]:
+        """Yield every matching task in query order with its raw upstream JSON (exports)."""
+        where, args = self._where(run_id, query)
+        # A connection of its own, so a long export never holds this thread's connection.
+        conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        try:
+            cursor = conn.execute(
+                f"SELECT {TASK_COLUMNS}, raw_json FROM tasks WHERE {where}"
+                f" ORDER BY {self._order(query)}", args)
+            for record in cursor:
+                yield self._row(record), record["raw_json"]
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _row(record: sqlite3.Row) -> TaskRow:
+        values = dict(record)
+        values.pop("raw_json", None)
+        values["params"] = json.loads(values.pop("params_json"))
+        return TaskRow(**values)
+
+    def summary(self, run_id: str) -> RunSummary:
+        """Totals of a run: counts by status and reason, expected, collected, missing."""
+        conn = self.connection()
+        placeholders = ",".join("?" * len(LIVE_STATUSES))
+        totals = conn.execute(
+            "SELECT count(*) AS tasks,"
+            " coalesce(sum(expected), 0) AS expected,"
+            " coalesce(sum(expected IS NULL), 0) AS expected_unknown,"
+            " coalesce(sum(collected), 0) AS collected,"
+            " coalesce(sum(CASE WHEN gap > 0 THEN gap ELSE 0 END), 0) AS missing,"
+            " coalesce(sum(CASE WHEN gap < 0 THEN -gap ELSE 0 END), 0) AS over_collected,"
+            " coalesce(sum(gap > 0), 0) AS tasks_short,"
+            " coalesce(sum(gap < 0), 0) AS tasks_over,"
+            f" coalesce(sum(lower(status) IN ({placeholders})), 0) AS tasks_live"
+            " FROM tasks WHERE run_id = ?", (*sorted(LIVE_STATUSES), run_id)).fetchone()
+        by_status = self._counts(conn, "status", run_id)
+        by_reason = self._counts(conn, "done_reason", run_id)
+        return RunSummary(by_status=by_status, by_reason=by_reason, **dict(totals))
+
+    @staticmethod
+    def _counts(conn: sqlite3.Connection, column: str, run_id: str) -> dict[Any, int]:
+        rows = conn.execute(
+            f"SELECT {column} AS value, count(*) AS n FROM tasks WHERE run_id = ?"
+            f" GROUP BY {column} ORDER BY n DESC, {column}", (run_id,))
+        return {r["value"]: r["n"] for r in rows}
+
+    def forget(self, run_ids: Iterable[str]) -> None:
+        """Delete runs and their tasks (tests and maintenance)."""
+        with self.transaction(immediate=True) as conn:
+            for run_id in run_ids:
+                for table in ("tasks", "pages", "runs"):
+                    conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+
+    def recent_runs(self, limit: int = 10) -> list[sqlite3.Row]:
+        """The runs most recently fetched or started, newest first."""
+        return self.connection().execute(
+            "SELECT run_id, state, total_results, fetched_at FROM runs WHERE state != 'failed'"
+            " ORDER BY coalesce(fetched_at, started_at) DESC LIMIT ?", (limit,)).fetchall()
