@@ -21,7 +21,7 @@ run: $(BIN)/.installed static/htmx.min.js
 
 ## test: lint, Dockerfile lint, and every test (browser tests run when Chromium is installed)
 test: $(BIN)/.installed static/htmx.min.js lint
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

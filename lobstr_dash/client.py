@@ -113,7 +113,8 @@ class LobstrClient:
 
     def __init__(self, base_url: str, token: str, *, connect_timeout: float = 3.05,
                  read_timeout: float = 20.0, max_attempts: int = 4, retry_budget: float = 45.0,
-                 max_retry_after: float = 30.0, limiter: SlidingWindowLimiter | None = None,
+                 max_retry_after: float = 30.0, backoff_base: float = 0.5,
+                 limiter: SlidingWindowLimiter | None = None,
                  session: requests.Session | None = None,
                  observer: Callable[[str, int | str, float], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -123,6 +124,7 @@ class LobstrClient:
         self.max_attempts = max_attempts
         self.retry_budget = retry_budget
         self.max_retry_after = max_retry_after
+        self.backoff_base = backoff_base
         self.limiter = limiter or SlidingWindowLimiter(0)
         self.session = session or requests.Session()
         self.session.headers.update({"Authorization": f"Token {token}", "User-Agent": USER_AGENT,
@@ -249,7 +251,7 @@ class LobstrClient:
         if isinstance(exc, LobstrRateLimited) and exc.retry_after is not None:
             # The limiter was paused for Retry-After (for every caller); acquire() does the wait.
             return 0.0
-        backoff = min(8.0, 0.5 * 2 ** (attempt - 1))
+        backoff = min(8.0, self.backoff_base * 2 ** (attempt - 1))
         return backoff * random.uniform(0.5, 1.0)
 
     def _observe(self, path: str, outcome: int | str, started: float) -> None:

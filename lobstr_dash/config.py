@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "LOBSTR_MAX_ATTEMPTS": 4,
     # Hard ceiling on the time one upstream call may take, retries and waits included.
     "LOBSTR_RETRY_BUDGET": 45.0,
+    # First retry waits about this long, doubling up to 8 s: short enough to hide a blip.
+    "LOBSTR_BACKOFF_BASE": 0.5,
     # Longest Retry-After we honour inside a call; a longer one fails the call fast instead.
     "LOBSTR_MAX_RETRY_AFTER": 30.0,
     # Pages fetched at once per run; lobstr documents no concurrency limit, 4 is polite.

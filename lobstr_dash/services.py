@@ -59,7 +59,8 @@ def build_services(config: dict[str, Any]) -> Services:
         read_timeout=float(config["LOBSTR_READ_TIMEOUT"]),
         max_attempts=int(config["LOBSTR_MAX_ATTEMPTS"]),
         retry_budget=float(config["LOBSTR_RETRY_BUDGET"]),
-        max_retry_after=float(config["LOBSTR_MAX_RETRY_AFTER"]), limiter=limiter,
+        max_retry_after=float(config["LOBSTR_MAX_RETRY_AFTER"]),
+        backoff_base=float(config["LOBSTR_BACKOFF_BASE"]), limiter=limiter,
         session=session)
     store = Store(Path(config["DATA_DIR"]) / "lobstr-dash.sqlite3")
     loader = Loader(client, store, concurrency=int(config["LOBSTR_CONCURRENCY"]),

@@ -63,7 +63,9 @@ def run(run_id: str) -> Any:
     query = parse_task_query(request.args, current_app.config["TASKS_PER_PAGE"])
     target = partial_target(request, PARTS)
     svc = services()
-    status = svc.runs.ensure(run_id, 0.0 if target else current_app.config["LOAD_WAIT_SECONDS"])
+    # The status poll must answer at once; everything else may wait briefly for a load to end.
+    wait = 0.0 if target == "run-status" else current_app.config["LOAD_WAIT_SECONDS"]
+    status = svc.runs.ensure(run_id, wait)
     context = run_context(run_id, query, status)
     if target == "run-status":
         response = Response(render_template("partials/_run_status.html", **context))

@@ -1,0 +1,48 @@
+"""What a matching fault rule does to a response: error statuses and broken bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from lobstr_dash.fake import errors
+from lobstr_dash.fake.faults import FaultRule
+
+GARBAGE = "<html><body><h1>Welcome to nginx!</h1><p>upstream sent junk</p></body></html>"
+
+
+def status_response(rule: FaultRule, endpoint: str) -> Response:
+    """The error response a status rule answers with, in the documented shape."""
+    if rule.status == 404:
+        if endpoint in ("runtasks", "run", "stats"):
+            return errors.not_found("Run", "run" if endpoint == "runtasks" else "run_hash")
+        return errors.not_found("Squid", "squid")
+    if rule.status == 400:
+        return errors.validation_error("Invalid parameter.", "page")
+    return errors.error_response(rule.status or 500, retry_after=rule.retry_after or 1)
+
+
+def body_response(body: str, payload: dict[str, Any],
+                  previous: list[dict[str, Any]] | None = None) -> Response:
+    """A 200 response whose body misbehaves as `body` says; `previous` = prior page rows."""
+    if body == "garbage":
+        return Response(GARBAGE, status=200, mimetype="text/html")
+    if body == "truncated":
+        text = errors.to_json(payload)
+        return Response(text[: len(text) // 2], status=200, mimetype="application/json")
+    if body == "wrong_shape":
+        return errors.json_response({"results": [], "count": payload.get("total_results", 0)})
+    if body == "bare_list":
+        return errors.json_response(list(payload.get("data", [])))
+    data = list(payload.get("data", []))
+    if body == "empty_page":
+        return errors.json_response({**payload, "data": []})
+    if body == "duplicate_rows" and data:
+        # Rows re-served from the previous page (as when rows shift between page reads);
+        # nothing is dropped, so de-duplicating still yields every row once.
+        shift = max(1, len(data) // 5)
+        repeated = previous[-shift:] if previous else data[:shift]
+        data = repeated + data if previous else data + repeated
+        return errors.json_response({**payload, "data": data})
+    return errors.json_response(payload)

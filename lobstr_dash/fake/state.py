@@ -1,0 +1,73 @@
+"""Mutable per-app state of the fake: catalogue, faults, limiter and request log."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+
+from lobstr_dash.fake.config import FakeConfig
+from lobstr_dash.fake.data import RunCatalog
+from lobstr_dash.fake.faults import FaultSet, as_rule
+from lobstr_dash.fake.ratelimit import SlidingWindowLimiter
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the fake answered."""
+
+    method: str
+    path: str
+    endpoint: str | None
+    args: dict[str, str]
+    status: int
+    run: str | None
+    page: int | None
+
+
+class FakeState:
+    """Lives in `app.extensions["fake"]`; tests read the log and edit `faults` through it."""
+
+    def __init__(self, config: FakeConfig) -> None:
+        self.config = config
+        self.catalog = RunCatalog(seed=config.seed, clock=config.clock,
+                                  extra_runs=config.extra_runs)
+        self._initial_faults = [as_rule(r) for r in config.faults]
+        self.faults = FaultSet(copy.deepcopy(self._initial_faults))
+        self.limiter: SlidingWindowLimiter | None = None
+        if config.rate_limit_per_minute > 0:
+            self.limiter = SlidingWindowLimiter(config.rate_limit_per_minute,
+                                                config.rate_limit_window_seconds, config.clock)
+        self._lock = threading.Lock()
+        self._requests: list[RequestRecord] = []
+
+    def record(self, record: RequestRecord) -> None:
+        """Append one answered request to the log."""
+        with self._lock:
+            self._requests.append(record)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of the request log, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def count(self, endpoint: str | None = None, run: str | None = None,
+              page: int | None = None, status: int | None = None) -> int:
+        """How many logged requests match the endpoint name (None = any), run, page and status."""
+        return sum(
+            1 for r in self.requests
+            if (endpoint is None or r.endpoint == endpoint)
+            and (run is None or r.run == run)
+            and (page is None or r.page == page)
+            and (status is None or r.status == status)
+        )
+
+    def reset(self) -> None:
+        """Clear the log and rate-limit windows and restore the configured fault rules."""
+        with self._lock:
+            self._requests.clear()
+        if self.limiter is not None:
+            self.limiter.reset()
+        self.faults.clear()
+        self.faults.extend(copy.deepcopy(self._initial_faults))
