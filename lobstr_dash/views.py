@@ -74,6 +74,10 @@ def run(run_id: str) -> Any:
             response.headers["HX-Trigger"] = "tasks-stale"
     elif target == "tasks":
         response = Response(render_template("partials/_tasks.html", **context))
+        if request.headers.get("HX-Trigger") != "tasks":
+            # A user's filter, sort or page change: push the canonical URL (no empty fields,
+            # no defaults) rather than the raw form query. The table's own reloads push nothing.
+            response.headers["HX-Push-Url"] = context["link"]()
     else:
         response = Response(render_template("run.html", **context))
     return vary_on_htmx(response)
