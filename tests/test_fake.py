@@ -339,3 +339,24 @@ def test_request_log_counts_and_resets() -> None:
         "GET", "/v1/runtasks", CLEAN, 200)
     state.reset()
     assert state.count("runtasks") == 0 and state.requests == []
+
+
+def test_stats_endpoint_counts_requests_by_endpoint_status_and_run() -> None:
+    app = create_fake_app(FakeConfig(latency_ms=300, rate_limit_per_minute=2))
+    client = app.test_client()
+    get(client, "/v1/runtasks", run=CLEAN)
+    get(client, "/v1/runtasks", run=CLEAN, page=2)
+    assert get(client, "/v1/runtasks", run=CLEAN, page=3).status_code == 429
+    started = time.perf_counter()
+    answer = client.get("/_fake/stats")
+    elapsed = time.perf_counter() - started
+    assert answer.status_code == 200 and elapsed < 0.25  # no token, no latency, no limit
+    assert answer.get_json() == {
+        "requests": 3, "throttled": 1,
+        "by_endpoint": {"runtasks": {"200": 2, "429": 1}},
+        "runs": {CLEAN: {"requests": 3, "throttled": 1, "pages_ok": 2}},
+    }
+    # Reading the stats is not itself logged, and the route is read-only.
+    assert client.get("/_fake/stats").get_json()["requests"] == 3
+    assert app.extensions["fake"].count() == 3
+    assert client.post("/_fake/stats").status_code == 405

@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                         faults=list(args.fault), seed=args.seed, extra_runs=dict(args.run))
     server = make_server(args.host, args.port, create_fake_app(config), threaded=True)
     print(f"fake lobstr API: http://{args.host}:{server.server_port}/v1")
+    print(f"request counts:  http://{args.host}:{server.server_port}/_fake/stats")
     print("token: " + ("any" if tokens is None else ", ".join(sorted(tokens))))
     for demo in DEMO_RUNS:
         print(f"  {demo.run_id}  {demo.task_count:>6} tasks  {demo.title}")

@@ -9,6 +9,7 @@ from lobstr_dash.fake import errors, views
 from lobstr_dash.fake.config import FakeConfig
 from lobstr_dash.fake.envelope import ParamError
 from lobstr_dash.fake.hooks import after_request, before_request
+from lobstr_dash.fake.request_stats import stats_view
 from lobstr_dash.fake.state import FakeState
 
 
@@ -39,6 +40,8 @@ def create_fake_app(config: FakeConfig | None = None) -> Flask:
     app.add_url_rule("/v1/runs/<run_hash>/stats", "stats", views.run_stats_view)
     app.add_url_rule("/v1/squids", "squids", views.squids)
     app.add_url_rule("/v1/squids/<squid_hash>", "squid", views.squid_detail)
+    # Outside /v1/: the benchmarks read request counts here; the real API has no such route.
+    app.add_url_rule("/_fake/stats", "fake_stats", stats_view)
     app.before_request(before_request)
     app.after_request(after_request)
     app.register_error_handler(ParamError, _param_error)

@@ -12,6 +12,8 @@ from lobstr_dash.fake.fault_effects import status_response
 from lobstr_dash.fake.state import FakeState, RequestRecord
 
 LIST_ENDPOINTS = ("runtasks", "runs", "squids")
+#: Paths of the fake's own tooling (e.g. /_fake/stats): no latency, auth or limit, and not logged.
+TOOLING_PREFIX = "/_fake/"
 
 
 def fake_state() -> FakeState:
@@ -59,6 +61,8 @@ def _sleep_ms(milliseconds: float) -> None:
 
 def before_request() -> Response | None:
     """Sleep, authenticate, rate-limit and pick a fault rule; a response ends the request."""
+    if request.path.startswith(TOOLING_PREFIX):
+        return None
     state = fake_state()
     config = state.config
     g.fake_run = request.args.get("run") or (request.view_args or {}).get("run_hash")
@@ -91,6 +95,8 @@ def before_request() -> Response | None:
 
 def after_request(response: Response) -> Response:
     """Add rate-limit headers and log the answered request."""
+    if request.path.startswith(TOOLING_PREFIX):
+        return response
     state = fake_state()
     decision = g.get("fake_limit")
     if decision is not None:
