@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED
@@ -41,13 +42,43 @@ class Loader:
         self.page_size = page_size
         self.lease_seconds = lease_seconds
         self._threads: dict[str, threading.Thread] = {}
+        self._live: set[str] = set()
         self._lock = threading.Lock()
+        self.host = socket.gethostname()
+
+    def owner_is_dead(self, owner: str) -> bool:
+        """Tell whether a load's owner surely stopped (same host; its process or thread is gone).
+
+        Owners on other hosts cannot be checked: their lease expiring is the only sign.
+        """
+        host, _, rest = owner.partition(":")
+        pid_text, _, _token = rest.partition(":")
+        if host != self.host or not pid_text.isascii() or not pid_text.isdigit():
+            return False
+        pid = int(pid_text)
+        if pid == os.getpid():
+            # Ours, unless it is a previous process's that had the same pid (a restarted container).
+            with self._lock:
+                return owner not in self._live
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def start(self, run_id: str, *, fresh: bool) -> bool:
         """Claim a run and load it in a background thread; False when someone else holds it."""
-        owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        generation = self.store.claim(run_id, owner, self.lease_seconds, fresh=fresh)
+        token = uuid.uuid4().hex[:12]
+        owner = f"{self.host}:{os.getpid()}:{token}"
+        with self._lock:
+            self._live.add(owner)
+        generation = self.store.claim(run_id, owner, self.lease_seconds, fresh=fresh,
+                                      owner_is_dead=self.owner_is_dead)
         if generation is None:
+            with self._lock:
+                self._live.discard(owner)
             return False
         thread = threading.Thread(target=self.load, args=(run_id, generation, owner),
                                   name=f"load-{run_id[:8]}", daemon=True)
@@ -76,6 +107,7 @@ class Loader:
         finally:
             with self._lock:
                 self._threads.pop(run_id, None)
+                self._live.discard(owner)
 
     def _load(self, run_id: str, generation: int, owner: str) -> None:
         state = self.store.run_state(run_id)

@@ -98,8 +98,9 @@ class RunService:
         if state is None or state.state == "failed":
             return True
         if state.is_loading:
-            # A lease that ran out belongs to a loader that died: take the run over.
-            return (state.lease_until or 0) <= now
+            # A lease that ran out, or an owner process that is gone, means the loader died:
+            # take the run over and resume it.
+            return (state.lease_until or 0) <= now or self.loader.owner_is_dead(state.owner or "")
         if state.is_live:
             return now - (state.fetched_at or 0) >= self.live_refresh_seconds
         return False

@@ -47,6 +47,8 @@ class MockUpstream:
         self.tokens_seen: list[str] = []
         self.delay = 0.0
         self.gate: threading.Event | None = None
+        #: Called with (run, page) before each page is answered: lets a test change the run.
+        self.before_page: Callable[[str, int], None] | None = None
         self._lock = threading.Lock()
         mocker.get(f"{base}/runtasks", text=self._runtasks)
 
@@ -77,6 +79,8 @@ class MockUpstream:
             failure = pending.pop(0) if pending else None
         if self.gate is not None:
             self.gate.wait(10)
+        if self.before_page is not None:
+            self.before_page(run_id, page)
         if failure:
             status, body, headers = failure
             context.status_code = status
