@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+from datetime import UTC
 import logging
 import random
 import time
@@ -25,7 +26,10 @@ from .ratelimit import SlidingWindowLimiter
 log = logging.getLogger(__name__)
 
 USER_AGENT = "lobstr-dash/1.0"
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: 5xx answers worth another try; a 501 or 505 will not change by asking again.
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+#: Longest upstream message shown to a user.
+MAX_MESSAGE = 300
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,11 @@ class RawResponse:
 
 def error_message(body: Any, fallback: str) -> str:
     """Read a readable message from any of lobstr's four documented error body shapes."""
+    message = _find_message(body, fallback)
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+
+
+def _find_message(body: Any, fallback: str) -> str:
     if isinstance(body, Mapping):
         detail = body.get("detail")
         if isinstance(detail, str) and detail.strip():
@@ -81,6 +90,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # HTTP dates are GMT (RFC 9110)
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
@@ -184,17 +195,16 @@ class LobstrClient:
                     raise
                 log.info("upstream %s failed (%s); retry %d in %.2fs", path, exc, attempt, delay)
                 self._sleep(delay)
-        assert last_error is not None or self.max_attempts < 1
         raise last_error or LobstrUnavailable("no attempt could be made within the time budget")
 
     def _attempt(self, url: str, path: str, params: dict[str, Any],
                  validate: Callable[[Any], Any] | None, deadline: float) -> Any:
         """Send one GET and turn its answer into a value or a LobstrError."""
-        read_timeout = max(0.05, min(self.read_timeout, deadline - time.monotonic()))
+        remaining = max(0.05, deadline - time.monotonic())
+        timeout = (min(self.connect_timeout, remaining), min(self.read_timeout, remaining))
         started = time.monotonic()
         try:
-            response = self.session.get(url, params=params,
-                                        timeout=(self.connect_timeout, read_timeout))
+            response = self.session.get(url, params=params, timeout=timeout)
         except requests.Timeout:
             self._observe(path, "timeout", started)
             raise LobstrUnavailable("lobstr did not answer in time") from None
@@ -244,7 +254,9 @@ class LobstrClient:
     def _is_retryable(self, exc: LobstrError) -> bool:
         if isinstance(exc, LobstrRateLimited):
             return exc.retry_after is None or exc.retry_after <= self.max_retry_after
-        return isinstance(exc, (LobstrUnavailable, LobstrBadResponse))
+        if isinstance(exc, LobstrUnavailable):
+            return exc.status is None or exc.status in RETRYABLE_STATUSES
+        return isinstance(exc, LobstrBadResponse)
 
     def _retry_delay(self, exc: LobstrError, attempt: int) -> float:
         """Seconds to wait before the next attempt: Retry-After when given, else jittered backoff."""

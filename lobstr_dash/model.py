@@ -41,8 +41,10 @@ def as_count(value: Any) -> int | None:
         return value if value >= 0 else None
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value) if value >= 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 18:
+            return int(text)
     return None
 
 

@@ -6,12 +6,16 @@ import re
 from collections.abc import Mapping
 from typing import Protocol
 
+from .gapclass import CLASSES
 from .store import SORT_COLUMNS
 from .store import TaskQuery
 
-RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+RUN_ID = re.compile(r"[0-9a-f]{32}")
 _HEX32 = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
-_RUN_CONTEXT = re.compile(r"runs?(?:tasks)?[/=:#\s]+([0-9a-fA-F]{32})(?![0-9a-fA-F])", re.I)
+# "run" or "runs" then an optional "_id"/" id", quotes and a separator: URLs, query strings,
+# pasted JSON ("run": "…") and prose ("Run ID: …").
+_RUN_CONTEXT = re.compile(
+    r"\bruns?(?:tasks)?(?:[ _-]?id)?\"?[/=:#\s]+\"?([0-9a-fA-F]{32})(?![0-9a-fA-F])", re.I)
 
 #: Sorts whose natural first click is "largest first".
 DESCENDING_FIRST = frozenset({"gap", "missing", "expected", "collected", "duration"})
@@ -40,7 +44,7 @@ RUN_ID_HELP = ("A run id is 32 hexadecimal characters, e.g. 300e9c5c127d421c90f4
 
 def is_run_id(value: str) -> bool:
     """Tell whether a value is a canonical run id (32 lower-case hex characters)."""
-    return bool(RUN_ID.match(value))
+    return bool(RUN_ID.fullmatch(value))
 
 
 def extract_run_id(text: str) -> str:
@@ -79,11 +83,18 @@ def _flag(args: MultiArgs, key: str) -> bool:
     raise InvalidInput(f"`{key}` must be 1 or 0.")
 
 
+def whole_number(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    """Parse a plain ASCII whole number within bounds; raises InvalidInput otherwise."""
+    text = (raw or str(default)).strip()
+    # isdigit() alone accepts "²" and other digits int() refuses; the length check keeps
+    # int() away from 4,300-digit strings.
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not low <= int(text) <= high:
+        raise InvalidInput(f"`{name}` must be a whole number from {low:,} to {high:,}.")
+    return int(text)
+
+
 def _page(args: MultiArgs) -> int:
-    raw = (args.get("page") or "1").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise InvalidInput(f"`page` must be a whole number from 1 to {MAX_PAGE:,}.")
-    return int(raw)
+    return whole_number(args.get("page"), "page", 1, 1, MAX_PAGE)
 
 
 def parse_task_query(args: MultiArgs, per_page: int) -> TaskQuery:
@@ -100,13 +111,23 @@ def parse_task_query(args: MultiArgs, per_page: int) -> TaskQuery:
         raise InvalidInput(f"The search text is longer than {MAX_TEXT_LENGTH} characters.")
     return TaskQuery(statuses=_values(args, "status"), reasons=_values(args, "reason"),
                      short_only=_flag(args, "short"), text=text, sort=sort,
-                     descending=descending, page=_page(args), per_page=per_page)
+                     descending=descending, page=_page(args), per_page=per_page,
+                     classes=_classes(args))
+
+
+def _classes(args: MultiArgs) -> tuple[str, ...]:
+    """The gap classes asked for with `class=`; raises InvalidInput for an unknown one."""
+    values = _values(args, "class")
+    for value in values:
+        if value not in CLASSES:
+            raise InvalidInput(f"Unknown gap class `{value[:40]}`; use one of: {', '.join(CLASSES)}.")
+    return values
 
 
 def query_args(query: TaskQuery, **changes: object) -> dict[str, object]:
     """Return the query-string arguments that reproduce a query, with some values changed."""
     args: dict[str, object] = {
-        "status": list(query.statuses), "reason": list(query.reasons),
+        "status": list(query.statuses), "reason": list(query.reasons), "class": list(query.classes),
         "short": 1 if query.short_only else None, "q": query.text or None,
         "sort": query.sort if query.sort != "gap" else None,
         "dir": None if query.descending == (query.sort in DESCENDING_FIRST)
@@ -122,10 +143,6 @@ def upstream_paging(args: Mapping[str, str]) -> tuple[str, int, int]:
     run = (args.get("run") or "").strip()
     if not is_run_id(run):
         raise InvalidInput("`run` must be a run id. " + RUN_ID_HELP)
-    page_raw = (args.get("page") or "1").strip()
-    limit_raw = (args.get("limit") or "50").strip()
-    if not page_raw.isdigit() or not 1 <= int(page_raw) <= MAX_PAGE:
-        raise InvalidInput(f"`page` must be a whole number from 1 to {MAX_PAGE:,}.")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 100:
-        raise InvalidInput("`limit` must be a whole number from 1 to 100 (lobstr's maximum).")
-    return run, int(page_raw), int(limit_raw)
+    page = whole_number(args.get("page"), "page", 1, 1, MAX_PAGE)
+    limit = whole_number(args.get("limit"), "limit", 50, 1, 100)
+    return run, page, limit

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from conftest import RUN
-from conftest import make_rows
+from support import RUN
+from support import make_rows
 from helpers import soup
 from lobstr_dash import create_app
 from lobstr_dash.fake import FakeConfig

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from conftest import RUN
-from conftest import TOKEN
-from conftest import make_rows
+from support import RUN
+from support import TOKEN
+from support import make_rows
 from helpers import number
 from helpers import soup
 from helpers import table_rows
