@@ -68,8 +68,12 @@ class Loader:
             return False
         return False
 
-    def start(self, run_id: str, *, fresh: bool) -> bool:
-        """Claim a run and load it in a background thread; False when someone else holds it."""
+    def start(self, run_id: str, *, fresh: bool, only_live: bool = False) -> bool:
+        """Claim a run and load it in a background thread; False when someone else holds it.
+
+        `only_live` (a live run's periodic refresh) fetches page 1, the pages that held running
+        tasks and any new pages; pages whose tasks had all finished are kept as they are.
+        """
         token = uuid.uuid4().hex[:12]
         owner = f"{self.host}:{os.getpid()}:{token}"
         with self._lock:
@@ -80,7 +84,7 @@ class Loader:
             with self._lock:
                 self._live.discard(owner)
             return False
-        thread = threading.Thread(target=self.load, args=(run_id, generation, owner),
+        thread = threading.Thread(target=self.load, args=(run_id, generation, owner, only_live),
                                   name=f"load-{run_id[:8]}", daemon=True)
         with self._lock:
             self._threads[run_id] = thread
@@ -94,10 +98,10 @@ class Loader:
         if thread is not None:
             thread.join(timeout)
 
-    def load(self, run_id: str, generation: int, owner: str) -> None:
+    def load(self, run_id: str, generation: int, owner: str, only_live: bool = False) -> None:
         """Load every page of a run not yet loaded in `generation`; never raises."""
         try:
-            self._load(run_id, generation, owner)
+            self._load(run_id, generation, owner, only_live)
         except LobstrError as exc:
             log.warning("loading run %s failed: %s", run_id, exc)
             self.store.fail_load(run_id, owner, exc.kind, exc.message, exc.status)
@@ -109,10 +113,14 @@ class Loader:
                 self._threads.pop(run_id, None)
                 self._live.discard(owner)
 
-    def _load(self, run_id: str, generation: int, owner: str) -> None:
+    def _load(self, run_id: str, generation: int, owner: str, only_live: bool) -> None:
         state = self.store.run_state(run_id)
         total_pages = state.total_pages if state else None
         page_size = (state.page_size if state else None) or self.page_size
+        settled: list[int] = []
+        if only_live and total_pages:
+            live = self.store.live_pages(run_id, page_size)
+            settled = [p for p in range(2, total_pages + 1) if p not in live]
         if total_pages is None or 1 in self.store.pages_to_fetch(run_id, generation, total_pages):
             # The first page tells the run's size; its failure fails the whole load.
             first = self.client.runtasks_page(run_id, 1, self.page_size)
@@ -121,6 +129,8 @@ class Loader:
             self.store.set_totals(run_id, first.total_results, total_pages, page_size)
             self.store.save_page(run_id, generation, 1, page_size, first.rows, owner,
                                  self.lease_seconds)
+        if settled and page_size == self.page_size:
+            self.store.carry_pages(run_id, generation, [p for p in settled if p <= total_pages])
         todo = self.store.pages_to_fetch(run_id, generation, total_pages)
         self._fetch_pages(run_id, generation, owner, todo, total_pages, page_size)
         self.store.finish(run_id, owner)

@@ -78,7 +78,9 @@ class RunService:
         refreshing = False
         if self._needs_load(state):
             refreshing = state is not None and state.rows_stored > 0
-            self.loader.start(run_id, fresh=self._needs_fresh(state))
+            # A live run's periodic refresh re-reads only the pages that can still change.
+            only_live = state is not None and state.is_live and state.state in ("done", "partial")
+            self.loader.start(run_id, fresh=self._needs_fresh(state), only_live=only_live)
         state = self._await(run_id, wait)
         return self._status(state, refreshing)
 

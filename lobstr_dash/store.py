@@ -391,6 +391,21 @@ class Store:
                 task.duration, task.expected, task.collected, task.gap, task.missing_share,
                 _search_text(params), _dumps(raw))
 
+    def live_pages(self, run_id: str, page_size: int) -> set[int]:
+        """The upstream pages whose rows held a task that was still running when last read."""
+        placeholders = ",".join("?" * len(LIVE_STATUSES))
+        rows = self.connection().execute(
+            f"SELECT DISTINCT (position - 1) / ? + 1 FROM tasks WHERE run_id = ?"
+            f" AND lower(status) IN ({placeholders})", (page_size, run_id, *sorted(LIVE_STATUSES)))
+        return {int(r[0]) for r in rows}
+
+    def carry_pages(self, run_id: str, generation: int, pages: Iterable[int]) -> None:
+        """Count pages loaded earlier as loaded in this generation (their tasks were all final)."""
+        with self.transaction(immediate=True) as conn:
+            conn.executemany(
+                "UPDATE pages SET generation = ? WHERE run_id = ? AND page = ? AND state = 'done'",
+                [(generation, run_id, page) for page in pages])
+
     def fail_page(self, run_id: str, generation: int, page: int, error: str) -> None:
         """Record that a page could not be loaded after its retries."""
         self.connection().execute(

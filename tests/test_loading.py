@@ -253,3 +253,24 @@ def test_concurrent_first_opens_of_a_new_store_migrate_once(tmp_path: Any) -> No
         t.join(30)
     assert errors == []
     assert Store(path).schema_version() == len(MIGRATIONS)
+
+
+def test_a_live_refresh_rereads_only_pages_that_can_change(make_app: Any, upstream: Any) -> None:
+    rows = upstream.add_run(RUN, make_rows(RUN, 450))
+    rows[249].update(status="running", last_result=3, done_reason=None)  # on page 3
+    app = make_app(LIVE_REFRESH_SECONDS=0.2)
+    client = app.test_client()
+    client.get(f"/runs/{RUN}")
+    assert upstream.count(RUN) == 5
+    rows[249].update(status="completed", last_result=100, done_reason="completed")
+    time.sleep(0.25)
+    client.get(f"/runs/{RUN}")
+    app.extensions["lobstr_dash"].loader.join(RUN, 10)
+    assert [upstream.count(RUN, p) for p in range(1, 6)] == [2, 1, 2, 1, 1]
+    after = client.get(f"/runs/{RUN}/tasks.json?sort=position")
+    assert after.json["complete"] is True and len(after.json["tasks"]) == 450
+    assert after.json["tasks"][249]["collected"] == 100
+    # "Refresh now" re-reads every page.
+    client.post(f"/runs/{RUN}/refresh")
+    app.extensions["lobstr_dash"].loader.join(RUN, 10)
+    assert [upstream.count(RUN, p) for p in range(1, 6)] == [3, 2, 3, 2, 2]
