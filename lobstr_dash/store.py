@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import gapclass
 from .model import LIVE_STATUSES
 from .model import RunSummary
 from .model import RunTask
@@ -72,6 +74,28 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tasks_status ON tasks (run_id, status);
     CREATE INDEX tasks_reason ON tasks (run_id, done_reason);
     """,
+    # 2: each task's gap class (a facet and filter), a key of its params (to pair the tasks of two
+    # runs), and the cached run context (GET /v1/runs/{id} and its /stats). Existing rows get
+    # their class and key from the same Python code that computes them on save.
+    """
+    ALTER TABLE tasks ADD COLUMN gap_class TEXT;
+    ALTER TABLE tasks ADD COLUMN params_key TEXT;
+    UPDATE tasks SET gap_class = lobstr_gap_class(status, done_reason, expected, collected),
+        params_key = lobstr_params_key(params_json);
+    CREATE INDEX tasks_class ON tasks (run_id, gap_class);
+    CREATE INDEX tasks_task ON tasks (run_id, task);
+    CREATE INDEX tasks_params_key ON tasks (run_id, params_key);
+    CREATE TABLE run_context (
+        run_id TEXT PRIMARY KEY,
+        run_json TEXT,
+        stats_json TEXT,
+        generation INTEGER,
+        fetched_at REAL,
+        error_kind TEXT,
+        error_message TEXT,
+        failed_at REAL
+    );
+    """,
 ]
 
 #: Sortable columns: the public sort key → the SQL expression it orders by.
@@ -93,7 +117,7 @@ SORT_COLUMNS: dict[str, str] = {
 NO_REASON = "(none)"
 
 TASK_COLUMNS = ("id, position, task, status, done_reason, done_reason_desc, url, params_json, "
-                "started_at, ended_at, duration, expected, collected, gap, missing_share")
+                "started_at, ended_at, duration, expected, collected, gap, missing_share, gap_class")
 
 
 @dataclass(frozen=True)
@@ -143,6 +167,8 @@ class TaskQuery:
     descending: bool = True
     page: int = 1
     per_page: int = 100
+    #: Gap class keys (gapclass.CLASSES); empty means every class.
+    classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +190,7 @@ class TaskRow:
     collected: int | None
     gap: int | None
     missing_share: float | None
+    gap_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +220,23 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def params_key(params: Any) -> str:
+    """A short key of a task's params that ignores key order: equal inputs get equal keys."""
+    canonical = json.dumps(params, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                           default=str)
+    return hashlib.sha1(canonical.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _params_key_of_json(params_json: str | None) -> str | None:
+    return None if params_json is None else params_key(json.loads(params_json))
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Give a connection the Python functions the schema's migrations and queries call."""
+    conn.create_function("lobstr_gap_class", 4, gapclass.classify, deterministic=True)
+    conn.create_function("lobstr_params_key", 1, _params_key_of_json, deterministic=True)
+
+
 class Store:
     """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
 
@@ -219,6 +263,7 @@ class Store:
             # the last commits, and a run can always be fetched again.
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            register_functions(conn)
             self._local.conn = conn
         return conn
 
@@ -364,8 +409,8 @@ class Store:
             records.append(self._record(run_id, task, (page - 1) * page_size + index + 1, raw))
         with self.transaction(immediate=True) as conn:
             conn.executemany(
-                f"INSERT INTO tasks (run_id, {TASK_COLUMNS}, search_text, raw_json)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO tasks (run_id, {TASK_COLUMNS}, search_text, raw_json, params_key)"
+                f" VALUES ({', '.join('?' * 20)})"
                 " ON CONFLICT (run_id, id) DO UPDATE SET position = excluded.position,"
                 " task = excluded.task, status = excluded.status,"
                 " done_reason = excluded.done_reason, done_reason_desc = excluded.done_reason_desc,"
@@ -374,7 +419,8 @@ class Store:
                 " duration = excluded.duration, expected = excluded.expected,"
                 " collected = excluded.collected, gap = excluded.gap,"
                 " missing_share = excluded.missing_share, search_text = excluded.search_text,"
-                " raw_json = excluded.raw_json", records)
+                " raw_json = excluded.raw_json, gap_class = excluded.gap_class,"
+                " params_key = excluded.params_key", records)
             conn.execute(
                 "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error,"
                 " fetched_at) VALUES (?, ?, ?, 'done', ?, NULL, ?)",
@@ -389,7 +435,8 @@ class Store:
         return (run_id, task.id, position, task.task, task.status, task.done_reason,
                 task.done_reason_desc, task.url, _dumps(params), task.started_at, task.ended_at,
                 task.duration, task.expected, task.collected, task.gap, task.missing_share,
-                _search_text(params), _dumps(raw))
+                gapclass.classify(task.status, task.done_reason, task.expected, task.collected),
+                _search_text(params), _dumps(raw), params_key(params))
 
     def live_pages(self, run_id: str, page_size: int) -> set[int]:
         """The upstream pages whose rows held a task that was still running when last read."""
@@ -465,6 +512,9 @@ class Store:
             clauses.append("(" + " OR ".join(parts) + ")")
         if query.short_only:
             clauses.append(f"{col('gap')} > 0")
+        if query.classes:
+            clauses.append(f"{col('gap_class')} IN ({','.join('?' * len(query.classes))})")
+            args.extend(query.classes)
         if query.text:
             clauses.append("instr(search_text, ?) > 0")
             args.append(query.text.lower())
@@ -552,7 +602,7 @@ class Store:
         """Delete runs and their tasks (tests and maintenance)."""
         with self.transaction(immediate=True) as conn:
             for run_id in run_ids:
-                for table in ("tasks", "pages", "runs"):
+                for table in ("tasks", "pages", "runs", "run_context"):
                     conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
 
     def recent_runs(self, limit: int = 10) -> list[sqlite3.Row]:

@@ -1,0 +1,1 @@
+"""`make bench`: the dashboard's performance figures, measured over real HTTP against the fake."""
