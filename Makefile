@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint unit browser bench loadtest clean
+.PHONY: run test lint unit browser screenshot bench loadtest clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +15,33 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 static/htmx.min.js: static/htmx.version static/htmx.sha256 scripts/fetch-htmx.sh
 	sh scripts/fetch-htmx.sh
 
+# The browser tests drive Debian's Chromium (never a downloaded browser) and inject axe-core,
+# which is fetched from its npm package and checked against the sha256 pinned in tests/browser/.
+CHROMIUM := /usr/bin/chromium
+AXE := .cache/axe.min.js
+$(AXE): tests/browser/axe.version tests/browser/axe.sha256 scripts/fetch-axe.sh
+	sh scripts/fetch-axe.sh $@
+
 ## run: the dashboard on http://$(HOST):$(PORT) (demo data unless LOBSTR_TOKEN is set)
 run: $(BIN)/.installed static/htmx.min.js
 	BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 ## test: lint, Dockerfile lint, and every test (browser tests run when Chromium is installed)
-test: $(BIN)/.installed static/htmx.min.js lint
+test: $(BIN)/.installed static/htmx.min.js $(AXE) lint
+	@[ -x $(CHROMIUM) ] || echo "make test: Chromium not found at $(CHROMIUM): the browser tests will be SKIPPED (apt-get install chromium)"
 	$(BIN)/pytest -q
+
+## unit: every test except the browser ones
+unit: $(BIN)/.installed static/htmx.min.js
+	$(BIN)/pytest -q -m "not browser"
+
+## browser: only the browser tests (Playwright driving $(CHROMIUM)); screenshots go to test-artifacts/
+browser: $(BIN)/.installed static/htmx.min.js $(AXE)
+	$(BIN)/pytest -q -m browser
+
+## screenshot: regenerate the README's docs/screenshot-run.png from the aborted demo run
+screenshot: $(BIN)/.installed static/htmx.min.js
+	UPDATE_DOCS_SCREENSHOT=1 $(BIN)/pytest -q tests/browser/test_screenshots.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -32,4 +52,4 @@ bench: $(BIN)/.installed static/htmx.min.js
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) static/htmx.min.js .pytest_cache .ruff_cache
+	rm -rf $(VENV) static/htmx.min.js .pytest_cache .ruff_cache .cache test-artifacts
