@@ -31,7 +31,11 @@ class WSGIAdapter(BaseAdapter):
             environ = builder.get_environ()
         finally:
             builder.close()
-        app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        try:
+            app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        except OSError as exc:
+            # The app dropped the "connection" (the fake's reset fault): what a socket would raise.
+            raise requests.ConnectionError(exc, request=request) from exc
         answer = WerkzeugResponse(app_iter, status, headers)
         response = requests.Response()
         response.status_code = answer.status_code

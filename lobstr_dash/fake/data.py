@@ -189,6 +189,17 @@ class RunCatalog:
         return sorted((r for r in self._runs.values() if r.squid_id == squid_id),
                       key=lambda r: r.base, reverse=True)
 
+    def resize(self, run_id: str, task_count: int) -> None:
+        """Change a run's task count at once, as a run that gains tasks while it is read.
+
+        Rows keep their index, so growing appends rows; cached pages and totals are dropped.
+        """
+        info = self._runs[run_id]
+        self._runs[run_id] = RunInfo(info.run_id, info.squid_id, info.scenario, int(task_count),
+                                     info.base)
+        self._page.cache_clear()
+        self._totals.cache_clear()
+
     def total(self, run_id: str) -> int:
         """Number of runtasks in a run (0 for unknown runs)."""
         info = self._runs.get(run_id)

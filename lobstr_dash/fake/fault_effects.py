@@ -1,10 +1,13 @@
-"""What a matching fault rule does to a response: error statuses and broken bodies."""
+"""What a matching fault rule does to a response: error statuses, broken bodies, dropped links."""
 
 from __future__ import annotations
 
+import socket
+import struct
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
 from lobstr_dash.fake import errors
 from lobstr_dash.fake.faults import FaultRule
@@ -23,9 +26,42 @@ def status_response(rule: FaultRule, endpoint: str) -> Response:
     return errors.error_response(rule.status or 500, retry_after=rule.retry_after or 1)
 
 
+def _drop_connection(environ: dict[str, Any]) -> None:
+    """Close the client's connection abruptly (RST where the socket is reachable), then end."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            # Linger 0: closing sends a TCP reset instead of an orderly goodbye.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # Shut both ways now, so neither side waits for more on this connection.
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    # werkzeug's server treats a ConnectionError from the body as a dropped connection and
+    # writes nothing more; in-process transports see it as a failed request.
+    raise ConnectionResetError("fake lobstr: connection dropped by a fault rule")
+
+
+def dropped_response(payload: dict[str, Any], *, cut: bool) -> Response:
+    """An answer whose connection is dropped: before any byte, or half-way through the body."""
+    text = errors.to_json(payload).encode()
+    environ = request.environ
+
+    def chunks() -> Iterator[bytes]:
+        if cut:
+            yield text[: len(text) // 2]
+        _drop_connection(environ)
+
+    response = Response(chunks(), status=200, mimetype="application/json")
+    response.headers["Content-Length"] = str(len(text))
+    return response
+
+
 def body_response(body: str, payload: dict[str, Any],
                   previous: list[dict[str, Any]] | None = None) -> Response:
     """A 200 response whose body misbehaves as `body` says; `previous` = prior page rows."""
+    if body in ("reset", "cut"):
+        return dropped_response(payload, cut=body == "cut")
     if body == "garbage":
         return Response(GARBAGE, status=200, mimetype="text/html")
     if body == "truncated":

@@ -10,7 +10,10 @@ from typing import Any
 ANY_ENDPOINT = "*"
 ENDPOINTS = ("runtasks", "runs", "run", "stats", "squids", "squid", ANY_ENDPOINT)
 STATUSES = (400, 401, 403, 404, 429, 500, 502, 503)
-BODIES = ("garbage", "truncated", "wrong_shape", "bare_list", "empty_page", "duplicate_rows")
+#: `reset` drops the connection before any byte of the answer; `cut` sends the headers (with the
+#: full Content-Length) and half the body, then drops it. Both only over a real socket.
+BODIES = ("garbage", "truncated", "wrong_shape", "bare_list", "empty_page", "duplicate_rows",
+          "reset", "cut")
 
 
 @dataclass
