@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import Future
@@ -15,6 +16,7 @@ from concurrent.futures import wait
 from .client import LobstrClient
 from .client import RunTaskPage
 from .errors import LobstrError
+from .errors import LobstrRateLimited
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ class Loader:
         self.lease_seconds = lease_seconds
         self._threads: dict[str, threading.Thread] = {}
         self._live: set[str] = set()
+        # When lobstr's last 429 for a run (in this process) said it may be asked again.
+        self._retry_at: dict[str, float] = {}
         self._lock = threading.Lock()
         self.host = socket.gethostname()
 
@@ -98,12 +102,21 @@ class Loader:
         if thread is not None:
             thread.join(timeout)
 
+    def retry_after(self, run_id: str) -> float | None:
+        """Seconds until lobstr said a rate-limited load of the run may be tried again, if known."""
+        with self._lock:
+            moment = self._retry_at.get(run_id)
+        return None if moment is None else max(0.0, moment - time.time())
+
     def load(self, run_id: str, generation: int, owner: str, only_live: bool = False) -> None:
         """Load every page of a run not yet loaded in `generation`; never raises."""
         try:
             self._load(run_id, generation, owner, only_live)
         except LobstrError as exc:
             log.warning("loading run %s failed: %s", run_id, exc)
+            if isinstance(exc, LobstrRateLimited) and exc.retry_after is not None:
+                with self._lock:
+                    self._retry_at[run_id] = time.time() + exc.retry_after
             self.store.fail_load(run_id, owner, exc.kind, exc.message, exc.status)
         except Exception:  # the thread must leave the run in a final state whatever happens
             log.exception("loading run %s crashed", run_id)

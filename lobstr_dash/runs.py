@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .errors import ERRORS_BY_KIND
 from .errors import LobstrError
+from .errors import LobstrRateLimited
 from .loader import Loader
 from .model import RunSummary
 from .model import position_range
@@ -132,8 +133,13 @@ class RunService:
             raise LobstrError("the run could not be loaded")
         if state.state == "failed" and state.rows_stored == 0:
             error_type = ERRORS_BY_KIND.get(state.error_kind or "error", LobstrError)
-            raise error_type(state.error_message or "lobstr could not be read",
-                             status=state.error_status)
+            message = state.error_message or "lobstr could not be read"
+            if issubclass(error_type, LobstrRateLimited):
+                # A 503 for rate limiting says when to come back (the Retry-After header):
+                # lobstr's own wait when this process heard it, else a second.
+                wait = max(1.0, self.loader.retry_after(run_id) or 0.0)
+                raise LobstrRateLimited(message, status=state.error_status, retry_after=wait)
+            raise error_type(message, status=state.error_status)
         return state
 
     def _status(self, state: RunState, refreshing: bool) -> RunStatus:
