@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import parse_qsl
+from urllib.parse import urlencode
 from typing import Protocol
 
 from .gapclass import CLASSES
@@ -146,3 +148,15 @@ def upstream_paging(args: Mapping[str, str]) -> tuple[str, int, int]:
     page = whole_number(args.get("page"), "page", 1, 1, MAX_PAGE)
     limit = whole_number(args.get("limit"), "limit", 50, 1, 100)
     return run, page, limit
+
+
+def same_page_target(target: str, page: str) -> str:
+    """Where a form on `page` may send the browser back: `page` or `page?query`, else `page`.
+
+    Never an open redirect, and the query is decoded and encoded again, so no control character
+    (a newline would split the Location header) or raw quote from the form reaches the answer.
+    """
+    if not target.startswith(page + "?"):
+        return page
+    pairs = parse_qsl(target[len(page) + 1:], keep_blank_values=True)
+    return f"{page}?{urlencode(pairs)}" if pairs else page

@@ -19,6 +19,7 @@ from .params import InvalidInput
 from .params import extract_run_id
 from .params import parse_task_query
 from .params import query_args
+from .params import same_page_target
 from .runs import RunStatus
 from .services import canonical_run_id
 from .services import services
@@ -113,9 +114,6 @@ def refresh(run_id: str) -> Any:
     """Fetch a run again (every page, or only the pages that failed), then show it."""
     run_id = canonical_run_id(run_id)
     services().runs.refresh(run_id, only_failed=request.form.get("only_failed") == "1")
-    target = request.form.get("next") or ""
-    own_page = url_for("views.run", run_id=run_id)
     # Only ever go back to this run's own page: `next` must not become an open redirect.
-    if not (target == own_page or target.startswith(own_page + "?")):
-        target = own_page
+    target = same_page_target(request.form.get("next") or "", url_for("views.run", run_id=run_id))
     return redirect(target, 303)
