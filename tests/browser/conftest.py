@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from browser_support import ARTIFACTS
@@ -36,6 +37,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
             if not CHROMIUM.is_file():
                 item.add_marker(skip)
+
+
+# Two cores shared with other work: give assertions the same patience as actions.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")

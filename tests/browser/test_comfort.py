@@ -99,6 +99,8 @@ def test_table_markup_names_columns_and_sort_order(page: Any) -> None:
     expect(sorted_by).to_have_count(1)
     expect(sorted_by).to_have_attribute("aria-sort", "descending")
     expect(sorted_by).to_contain_text("Gap")
+    # aria-sort tells the order; the arrow is for the eyes and is not read out as "down arrow".
+    expect(sorted_by.get_by_role("link")).to_have_accessible_name("Gap")
     page.locator("table.task-table thead").get_by_role("link", name="Started").click()
     expect(sorted_by).to_have_attribute("aria-sort", "ascending")
     expect(sorted_by).to_contain_text("Started")
