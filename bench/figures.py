@@ -25,6 +25,12 @@ def _mb(kib: int) -> float:
     return kib * 1024 / 1_000_000
 
 
+def _incomplete(runs: ColdSeries) -> str:
+    """A warning when any of the loads did not end with every page stored."""
+    bad = [load for load in runs.loads if load.state != "done"]
+    return f"; {len(bad)} load(s) ended {bad[0].state}" if bad else ""
+
+
 def cold_figures(profile: Profile, series: dict[int, ColdSeries]) -> list[Figure]:
     """Cold load time against ceil(pages / concurrency) × latency, and time to first rows."""
     latency = profile.cold_latency_ms / 1000
@@ -37,10 +43,10 @@ def cold_figures(profile: Profile, series: dict[int, ColdSeries]) -> list[Figure
             f"cold {profile.cold_tasks:,}-task load, concurrency {concurrency}{default}, "
             f"{profile.cold_latency_ms} ms latency",
             f"{runs.finished:.2f} s = {runs.finished / bound:.2f} × bound "
-            f"(median of {len(runs.loads)})",
+            f"(median of {len(runs.loads)})" + _incomplete(runs),
             f"≤ {COLD_FACTOR} × {bound:.2f} s = {COLD_FACTOR * bound:.2f} s "
             f"[bound ceil({pages}/{concurrency}) × {latency:g} s]",
-            runs.finished <= COLD_FACTOR * bound))
+            runs.finished <= COLD_FACTOR * bound and not _incomplete(runs)))
     figures.append(Figure(
         "cold load: first rows stored / run page answered",
         "; ".join(f"c={c}: {s.first_rows:.2f} s / {s.page_answer:.2f} s"
@@ -70,7 +76,9 @@ def limited_figures(profile: Profile, load: LimitedLoad) -> list[Figure]:
     return [
         Figure(f"{load.tasks:,}-task run ({load.total_pages} pages) under {window}, "
                f"{profile.limited_latency_ms} ms latency",
-               f"{load.finished:.1f} s = {load.finished / load.bound:.3f} × bound",
+               f"{load.finished:.1f} s = {load.finished / load.bound:.3f} × bound"
+               + ("" if load.state == "done" else
+                  f"; load ended {load.state} with {load.pages_done}/{load.total_pages} pages"),
                f"≤ {LIMIT_FACTOR} × {load.bound:.1f} s = {LIMIT_FACTOR * load.bound:.1f} s",
                load.finished <= LIMIT_FACTOR * load.bound and load.state == "done"),
         Figure(f"429 answers during that run (upstream requests: {load.upstream_requests})",

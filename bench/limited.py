@@ -29,6 +29,7 @@ class LimitedLoad:
     throttled: int
     throttled_all: int
     state: str
+    pages_done: int
     polls: int
 
 
@@ -68,4 +69,5 @@ def limited_load(workdir: Path, profile: Profile) -> LimitedLoad:
                            profile.limited_latency_ms / 1000),
         first_rows=times.first_rows, upstream_requests=counts["requests"],
         throttled=counts["throttled"], throttled_all=throttled_all,
-        state=times.progress.state or "?", polls=poller.polls)
+        state=times.progress.state or "?", pages_done=times.progress.pages_done,
+        polls=poller.polls)

@@ -12,7 +12,7 @@ class Profile:
     name: str = "full"
     cold_tasks: int = 9_000
     cold_latency_ms: int = 200
-    cold_repeats: int = 3
+    cold_repeats: int = 5
     concurrencies: tuple[int, ...] = (4, 8)
     sdk_limits: tuple[int, ...] = (50, 100)
     limited_tasks: int = 20_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         except BaseException:
             _tail_logs(workdir)
             raise
+    load = os.getloadavg()
+    machine["load average at end"] = " / ".join(f"{x:.2f}" for x in load)
     print(text_table(figures))
     missed = [f.name for f in figures if f.met is False]
     print(f"\n{len(missed)} target(s) missed" + (": " + "; ".join(missed) if missed else ""))
