@@ -22,7 +22,6 @@ class RunStatus:
 
     state: RunState
     summary: RunSummary
-    refreshing: bool
 
     @property
     def loading(self) -> bool:
@@ -30,8 +29,15 @@ class RunStatus:
         return self.state.is_loading
 
     @property
+    def refreshing(self) -> bool:
+        """True while a run loaded before is fetched again: its earlier rows stay on show."""
+        return self.state.is_loading and self.state.fetched_at is not None
+
+    @property
     def partial(self) -> bool:
         """True when the figures do not cover the whole run."""
+        if self.refreshing:
+            return False
         return self.state.state != "done"
 
     @property
@@ -76,14 +82,12 @@ class RunService:
         Raises the upstream's LobstrError when the run could not be loaded and nothing is stored.
         """
         state = self.store.run_state(run_id)
-        refreshing = False
         if self._needs_load(state):
-            refreshing = state is not None and state.rows_stored > 0
             # A live run's periodic refresh re-reads only the pages that can still change.
             only_live = state is not None and state.is_live and state.state in ("done", "partial")
             self.loader.start(run_id, fresh=self._needs_fresh(state), only_live=only_live)
         state = self._await(run_id, wait)
-        return self._status(state, refreshing)
+        return self._status(state)
 
     def refresh(self, run_id: str, *, only_failed: bool) -> bool:
         """Fetch a run again now (all pages, or only the failed ones); False if a load is running."""
@@ -94,7 +98,7 @@ class RunService:
         state = self.store.run_state(run_id)
         if state is None:
             raise LobstrError("this run has not been loaded yet")
-        return self._status(state, refreshing=False)
+        return self._status(state)
 
     def _needs_load(self, state: RunState | None) -> bool:
         now = self._clock()
@@ -142,6 +146,5 @@ class RunService:
             raise error_type(message, status=state.error_status)
         return state
 
-    def _status(self, state: RunState, refreshing: bool) -> RunStatus:
-        return RunStatus(state=state, summary=self.store.summary(state.run_id),
-                         refreshing=refreshing or (state.is_loading and state.rows_stored > 0))
+    def _status(self, state: RunState) -> RunStatus:
+        return RunStatus(state=state, summary=self.store.summary(state.run_id))

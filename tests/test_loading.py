@@ -274,3 +274,22 @@ def test_a_live_refresh_rereads_only_pages_that_can_change(make_app: Any, upstre
     client.post(f"/runs/{RUN}/refresh")
     app.extensions["lobstr_dash"].loader.join(RUN, 10)
     assert [upstream.count(RUN, p) for p in range(1, 6)] == [3, 2, 3, 2, 2]
+
+
+def test_a_refresh_keeps_showing_the_previous_figures_without_a_progress_bar(
+        make_app: Any, upstream: Any) -> None:
+    rows = upstream.add_run(RUN, make_rows(RUN, 150))
+    rows[0].update(status="running", done_reason=None)
+    app = make_app(LOAD_WAIT_SECONDS=0.2)
+    client = app.test_client()
+    client.get(f"/runs/{RUN}")
+    store: Store = app.extensions["lobstr_dash"].store
+    # Another worker is refreshing the run right now.
+    store.claim(RUN, "elsewhere:1:refresh", 3600, fresh=True)
+    page = soup(client.get(f"/runs/{RUN}", headers={"HX-Request": "true",
+                                                     "HX-Target": "run-status"}))
+    status = page.select_one("#run-status")
+    assert status.select_one("progress") is None
+    assert "Refreshing from lobstr now" in status.get_text()
+    assert "partial" not in status.select_one(".figures").get_text()
+    assert "150" in status.select_one(".figures").get_text()
