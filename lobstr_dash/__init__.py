@@ -19,6 +19,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import views
     from .errorhandlers import register_error_handlers
     from .formatting import register_filters
+    from .metrics import Metrics
+    from .metrics import register_metrics
+    from .reqlog import RequestLog
     from .security import register_security
     from .services import build_services
 
@@ -26,12 +29,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"))
     app.config.update(settings)
-    app.extensions["lobstr_dash"] = build_services(app.config)
+    metrics = Metrics()
+    app.extensions["lobstr_dash"] = build_services(app.config, observer=metrics.observe_upstream)
+    metrics.watch(app.extensions["lobstr_dash"])
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     register_error_handlers(app)
     register_filters(app)
     register_security(app)
+    observe_request = register_metrics(app, metrics)
+    # One log line per request, written once its last byte is sent; it also feeds the metrics.
+    app.wsgi_app = RequestLog(app.wsgi_app, observe_request)  # type: ignore[method-assign]
     htmx_available = (ROOT / "static" / "htmx.min.js").is_file()
 
     @app.context_processor

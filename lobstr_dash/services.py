@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,12 @@ class Services:
     demo_runs: list[Any]
 
 
-def build_services(config: dict[str, Any]) -> Services:
-    """Build the client (real, or against the built-in fake in demo mode), store and loader."""
+def build_services(config: dict[str, Any],
+                   observer: Callable[[str, int | str, float], None] | None = None) -> Services:
+    """Build the client (real, or against the built-in fake in demo mode), store and loader.
+
+    `observer(endpoint, outcome, seconds)` hears of every upstream request (the metrics).
+    """
     limiter = SlidingWindowLimiter(int(config["LOBSTR_RATE_LIMIT"]),
                                    float(config["LOBSTR_RATE_WINDOW"]))
     demo_runs: list[Any] = []
@@ -61,7 +66,7 @@ def build_services(config: dict[str, Any]) -> Services:
         retry_budget=float(config["LOBSTR_RETRY_BUDGET"]),
         max_retry_after=float(config["LOBSTR_MAX_RETRY_AFTER"]),
         backoff_base=float(config["LOBSTR_BACKOFF_BASE"]), limiter=limiter,
-        session=session)
+        session=session, observer=observer)
     store = Store(Path(config["DATA_DIR"]) / "lobstr-dash.sqlite3")
     loader = Loader(client, store, concurrency=int(config["LOBSTR_CONCURRENCY"]),
                     page_size=int(config["LOBSTR_PAGE_SIZE"]),
