@@ -12,6 +12,7 @@ from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait
+from pathlib import Path
 
 from .client import LobstrClient
 from .client import RunTaskPage
@@ -26,6 +27,16 @@ class EmptyPageError(LobstrError):
     """lobstr answered an empty page before the run's last page."""
 
     kind = "bad_response"
+
+
+def _is_zombie(pid: int) -> bool:
+    """True when a process has ended but was not reaped yet (Linux /proc; False elsewhere)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # "pid (command) state ...": the command may hold spaces and parentheses.
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 class Loader:
@@ -70,7 +81,8 @@ class Loader:
             return True
         except PermissionError:
             return False
-        return False
+        # A killed process stays a zombie until its parent (or init) reaps it: dead all the same.
+        return _is_zombie(pid)
 
     def start(self, run_id: str, *, fresh: bool, only_live: bool = False) -> bool:
         """Claim a run and load it in a background thread; False when someone else holds it.

@@ -279,6 +279,20 @@ class Store:
             raise
         conn.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Read with several statements from one state of the file: a page a loader commits
+        meanwhile is seen by all of them or by none (in WAL mode this never blocks the writer)."""
+        conn = self.connection()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
     def schema_version(self) -> int:
         """Return the schema version recorded in the file."""
         return int(self.connection().execute("PRAGMA user_version").fetchone()[0])
@@ -308,17 +322,17 @@ class Store:
 
     def run_state(self, run_id: str) -> RunState | None:
         """Return the load state of a run, with its page and row counts, or None if never seen."""
-        conn = self.connection()
-        row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None:
-            return None
-        pages = conn.execute(
-            "SELECT page, state FROM pages WHERE run_id = ? AND generation = ? ORDER BY page",
-            (run_id, row["generation"])).fetchall()
+        with self.snapshot() as conn:  # pages done and rows stored from the same commit
+            row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                return None
+            pages = conn.execute(
+                "SELECT page, state FROM pages WHERE run_id = ? AND generation = ? ORDER BY page",
+                (run_id, row["generation"])).fetchall()
+            stamp = self._stamp(row)
+            stored = self._cached(run_id, "rows", stamp, lambda: conn.execute(
+                "SELECT count(*) FROM tasks WHERE run_id = ?", (run_id,)).fetchone()[0])
         failed = tuple(p["page"] for p in pages if p["state"] == "failed")
-        stamp = self._stamp(row)
-        stored = self._cached(run_id, "rows", stamp, lambda: conn.execute(
-            "SELECT count(*) FROM tasks WHERE run_id = ?", (run_id,)).fetchone()[0])
         return RunState(
             run_id=row["run_id"], state=row["state"], generation=row["generation"],
             total_results=row["total_results"], total_pages=row["total_pages"],
@@ -532,14 +546,16 @@ class Store:
     def query(self, run_id: str, query: TaskQuery) -> TaskPage:
         """Return one page of the tasks matching a query, and how many match."""
         where, args = self._where(run_id, query)
-        conn = self.connection()
-        matching = conn.execute(f"SELECT count(*) FROM tasks WHERE {where}", args).fetchone()[0]
-        pages = max(1, -(-matching // query.per_page))
-        page = min(max(1, query.page), pages)
-        where, args = self._where(run_id, query, scan=True)
-        rows = conn.execute(
-            f"SELECT {TASK_COLUMNS} FROM tasks WHERE {where} ORDER BY {self._order(query)}"
-            " LIMIT ? OFFSET ?", (*args, query.per_page, (page - 1) * query.per_page)).fetchall()
+        with self.snapshot() as conn:  # the count and the rows from the same commit
+            matching = conn.execute(f"SELECT count(*) FROM tasks WHERE {where}",
+                                    args).fetchone()[0]
+            pages = max(1, -(-matching // query.per_page))
+            page = min(max(1, query.page), pages)
+            where, args = self._where(run_id, query, scan=True)
+            rows = conn.execute(
+                f"SELECT {TASK_COLUMNS} FROM tasks WHERE {where} ORDER BY {self._order(query)}"
+                " LIMIT ? OFFSET ?",
+                (*args, query.per_page, (page - 1) * query.per_page)).fetchall()
         return TaskPage(rows=[self._row(r) for r in rows], matching=matching, page=page,
                         per_page=query.per_page)
 
@@ -574,7 +590,10 @@ class Store:
                             lambda: self._compute_summary(run_id))
 
     def _compute_summary(self, run_id: str) -> RunSummary:
-        conn = self.connection()
+        with self.snapshot() as conn:  # totals and facets from the same commit
+            return self._summary_of(conn, run_id)
+
+    def _summary_of(self, conn: sqlite3.Connection, run_id: str) -> RunSummary:
         placeholders = ",".join("?" * len(LIVE_STATUSES))
         totals = conn.execute(
             "SELECT count(*) AS tasks,"
