@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint unit browser screenshot bench loadtest clean
+.PHONY: run test lint unit browser screenshot bench loadtest clean password
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ lint: $(BIN)/.installed
 ## bench: the performance figures of bench/RESULTS.md (not part of make test)
 bench: $(BIN)/.installed static/htmx.min.js
 	$(BIN)/python -m bench
+
+## password: print a `name:hash` line for AUTH_USERS (make password NAME=alice); asks for the password
+password: $(BIN)/.installed
+	@$(BIN)/python -m lobstr_dash.hashpw $(NAME)
 
 clean:
 	rm -rf $(VENV) static/htmx.min.js .pytest_cache .ruff_cache .cache test-artifacts

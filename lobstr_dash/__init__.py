@@ -17,10 +17,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config (defaults, environment, then `config`), services, routes, handlers."""
     from . import api
     from . import views
+    from .auth import register_auth
     from .errorhandlers import register_error_handlers
     from .formatting import register_filters
     from .metrics import Metrics
     from .metrics import register_metrics
+    from .proxy import wrap_for_proxy
     from .reqlog import RequestLog
     from .security import register_security
     from .services import build_services
@@ -37,9 +39,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_filters(app)
     register_security(app)
+    register_auth(app)
     observe_request = register_metrics(app, metrics)
-    # One log line per request, written once its last byte is sent; it also feeds the metrics.
-    app.wsgi_app = RequestLog(app.wsgi_app, observe_request)  # type: ignore[method-assign]
+    # The request log is outermost so it also sees what the prefix turns away; it reads the
+    # address and path that ProxyFix and the prefix settled in the environ, once the answer is sent.
+    app.wsgi_app = RequestLog(wrap_for_proxy(app.wsgi_app, app.config),  # type: ignore[method-assign]
+                              observe_request)
     htmx_available = (ROOT / "static" / "htmx.min.js").is_file()
 
     @app.context_processor

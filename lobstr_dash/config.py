@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,10 +52,40 @@ DEFAULTS: dict[str, Any] = {
     # Demo mode only: simulated upstream latency, so progressive loading is visible.
     "DEMO_LATENCY_MS": 40,
     "PORT": 8000,
+    # Access control is off by default (a laptop needs none) and one setting away for a team.
+    # Users as "name:hash" entries separated by commas or newlines; hashes come from
+    # `make password` (werkzeug's format holds ':' and '$' but never ',' or whitespace).
+    "AUTH_USERS": "",
+    # The same entries from a file, one per line: suits container secrets, and spares the '$'
+    # escaping that compose files and shells want.
+    "AUTH_USERS_FILE": None,
+    # A header that an authenticating proxy sets to the signed-in user (e.g. X-Forwarded-User).
+    # Never trusted unless named: any client can send any header to an app reachable directly.
+    "AUTH_PROXY_HEADER": None,
+    # Prometheus scrapes without credentials by default; this leaves /metrics open while auth is on.
+    "METRICS_PUBLIC": False,
+    # Serve under a sub-path of a shared host (e.g. /lobstr) when the proxy forwards the full path.
+    "URL_PREFIX": "",
+    # How many proxies in front to trust for X-Forwarded-For/-Proto/-Host/-Port/-Prefix. 0 trusts
+    # none: without a proxy that overwrites them, a client could forge its address or the prefix.
+    "PROXY_FIX": 0,
+    # The app sets no cookie today; should one appear, scripts and cross-site requests never see it.
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
 }
 
+
+def flag(raw: str) -> bool:
+    """Parse an on/off environment value: 1/true/yes/on or 0/false/no/off."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
 #: Environment variables read, with the config key each one sets and how to parse it.
-ENV_VARS: dict[str, tuple[str, type]] = {
+ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOBSTR_TOKEN": ("LOBSTR_TOKEN", str),
     "LOBSTR_API_KEY": ("LOBSTR_TOKEN", str),
     "LOBSTR_API_BASE": ("LOBSTR_API_BASE", str),
@@ -70,6 +102,12 @@ ENV_VARS: dict[str, tuple[str, type]] = {
     "DATA_DIR": ("DATA_DIR", str),
     "DEMO_LATENCY_MS": ("DEMO_LATENCY_MS", int),
     "PORT": ("PORT", int),
+    "AUTH_USERS": ("AUTH_USERS", str),
+    "AUTH_USERS_FILE": ("AUTH_USERS_FILE", str),
+    "AUTH_PROXY_HEADER": ("AUTH_PROXY_HEADER", str),
+    "METRICS_PUBLIC": ("METRICS_PUBLIC", flag),
+    "URL_PREFIX": ("URL_PREFIX", str),
+    "PROXY_FIX": ("PROXY_FIX", int),
 }
 
 
@@ -103,6 +141,7 @@ def build_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     config["LOBSTR_API_BASE"] = str(config["LOBSTR_API_BASE"]).rstrip("/")
     config["DATA_DIR"] = str(Path(config["DATA_DIR"]).resolve())
     config["DEMO_MODE"] = not config.get("LOBSTR_TOKEN")
+    config["URL_PREFIX"] = normalize_prefix(config.get("URL_PREFIX") or "")
     validate(config)
     return config
 
@@ -118,3 +157,22 @@ def validate(config: Mapping[str, Any]) -> None:
         raise ConfigError("LOBSTR_PAGE_SIZE must be between 1 and 100 (lobstr's maximum)")
     if int(config["LOBSTR_RATE_LIMIT"]) < 0:
         raise ConfigError("LOBSTR_RATE_LIMIT must be 0 (off) or a positive number per minute")
+    if int(config["PROXY_FIX"]) < 0:
+        raise ConfigError("PROXY_FIX must be 0 (off) or the number of proxies in front")
+    header = config.get("AUTH_PROXY_HEADER")
+    if header is not None and not _HEADER_NAME.fullmatch(str(header)):
+        raise ConfigError(f"AUTH_PROXY_HEADER must be a header name, got {header!r}")
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+_PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*")
+
+
+def normalize_prefix(prefix: str) -> str:
+    """'lobstr/' or '/lobstr' → '/lobstr'; '' and '/' → '' (served at the root)."""
+    value = "/" + prefix.strip().strip("/")
+    if value == "/":
+        return ""
+    if not _PREFIX.fullmatch(value):
+        raise ConfigError(f"URL_PREFIX must be a path such as /lobstr, got {prefix!r}")
+    return value
