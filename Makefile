@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint unit browser screenshot bench loadtest clean password
+.PHONY: run test lint unit browser screenshot bench loadtest clean image-check password
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ lint: $(BIN)/.installed
 ## bench: the performance figures of bench/RESULTS.md (not part of make test)
 bench: $(BIN)/.installed static/htmx.min.js
 	$(BIN)/python -m bench
+
+## image-check: build the Docker image without a daemon or registry (podman + debootstrap), run it,
+## and check it from outside; a few minutes cold, under a minute warm (not part of make test)
+image-check: $(BIN)/.installed static/htmx.min.js
+	PYTHON=$(BIN)/python bash scripts/image-check.sh
 
 ## password: print a `name:hash` line for AUTH_USERS (make password NAME=alice); asks for the password
 password: $(BIN)/.installed

@@ -16,6 +16,7 @@ from flask import Flask
 from werkzeug.exceptions import NotFound
 
 from lobstr_dash.fake import DEMO_RUNS
+from lobstr_dash.healthcheck import healthz_url
 from lobstr_dash.security import HEADERS
 
 PREFIX = "/lobstr"
@@ -276,3 +277,13 @@ def test_the_error_page_retry_link_keeps_the_prefix(demo_app: Callable[..., Flas
     assert page.status_code == 500
     links = [link for _, link, _ in local_urls(page.get_data(as_text=True))]
     assert f"{PREFIX}/boom?a=1" in links, links
+
+
+@pytest.mark.parametrize("environ, url", [
+    ({}, "http://127.0.0.1:8000/healthz"),
+    ({"PORT": "9000", "URL_PREFIX": "lobstr/"}, "http://127.0.0.1:9000/lobstr/healthz"),
+    ({"BIND": "127.0.0.1:8123", "PORT": "9000", "URL_PREFIX": "/team/lobstr"},
+     "http://127.0.0.1:8123/team/lobstr/healthz"),
+])
+def test_the_container_healthcheck_follows_port_bind_and_prefix(environ: dict[str, str], url: str) -> None:
+    assert healthz_url(environ) == url
