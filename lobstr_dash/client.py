@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 from datetime import UTC
 import logging
 import random
@@ -30,6 +31,8 @@ USER_AGENT = "lobstr-dash/1.0"
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 #: Longest upstream message shown to a user.
 MAX_MESSAGE = 300
+#: What replaces the token wherever an upstream answer repeats it.
+REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,8 @@ class LobstrClient:
         self.session = session or requests.Session()
         self.session.headers.update({"Authorization": f"Token {token}", "User-Agent": USER_AGENT,
                                      "Accept": "application/json"})
+        # An upstream (or a proxy before it) may echo the request's headers in what it answers.
+        self._token = token
         self._observer = observer
         self._sleep = sleep
 
@@ -222,18 +227,22 @@ class LobstrClient:
             raise LobstrBadResponse("lobstr answered with a body that is not JSON",
                                     status=response.status_code) from None
         if validate is None:
-            return RawResponse(response.status_code, response.content,
+            content = response.content
+            if self._token and self._token.encode() in content:
+                content = content.replace(self._token.encode(), REDACTED.encode())
+            return RawResponse(response.status_code, content,
                                response.headers.get("Content-Type", "application/json"))
         return validate(body)
 
     def _error_for(self, response: requests.Response) -> LobstrError:
         """Map an error status and body to the matching LobstrError."""
         status = response.status_code
+        # The token out first: a message is shown, logged and stored, maybe cut to a length.
+        text = self.redact(response.text or "").strip()
         try:
-            body: Any = response.json()
+            body: Any = json.loads(text) if text else None
         except ValueError:
             body = None
-        text = (response.text or "").strip()
         message = error_message(body, text[:200] if text and body is None and "<" not in text
                                 else f"HTTP {status} {response.reason or ''}".strip())
         if status in (401, 403):
@@ -250,6 +259,10 @@ class LobstrClient:
         if status == 400:
             return LobstrBadRequest(message, status=status)
         return LobstrError(message, status=status)
+
+    def redact(self, text: str) -> str:
+        """`text` without the server's token (a broken upstream may echo the header back)."""
+        return text.replace(self._token, REDACTED) if self._token else text
 
     def _is_retryable(self, exc: LobstrError) -> bool:
         if isinstance(exc, LobstrRateLimited):
