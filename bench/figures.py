@@ -150,9 +150,10 @@ def method(profile: Profile) -> list[str]:
                      f" with the window shrunk to {profile.rate_window:g} s (quick profile)."),
         f"Warm: after each run is loaded (fake latency 0, LOBSTR_RATE_LIMIT=0 to save time), "
         f"{profile.warm_requests} sequential GETs per query after {profile.warm_warmup} warm-ups, "
-        "each on a fresh connection so both workers answer. Server time is measured client-side "
-        "on loopback (it includes about 1 ms of client overhead). Full pages unless the line says "
-        "*htmx table partial* (HX-Request + HX-Target: tasks, what a filter or sort click sends).",
+        "taken round-robin over the queries, each on a fresh connection so both workers answer. "
+        "Server time is measured client-side on loopback (it includes about 1 ms of client "
+        "overhead). Full pages unless the line says *htmx table partial* (HX-Request + "
+        "HX-Target: tasks, what a filter or sort click sends).",
         "Peak RSS: VmHWM of each gunicorn process from /proc after loading both runs and the warm "
         "timings; the fake and the load generator are other processes.",
         "Concurrent cold opens: threads released together by a barrier, each on its own "

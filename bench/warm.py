@@ -78,15 +78,17 @@ def _load(dashboard: Dashboard, run_id: str) -> float:
     return times.finished
 
 
-def _time_query(url: str, query: Query, warmup: int, count: int) -> list[float]:
-    headers = TASKS_PARTIAL if query.partial else None
-    samples = []
+def _time_queries(url: str, warmup: int, count: int) -> dict[Query, list[float]]:
+    """Round-robin over the queries, so a burst of noise on the machine hits each kind alike."""
+    samples: dict[Query, list[float]] = {query: [] for query in QUERIES}
     for index in range(warmup + count):
-        seconds, status, _size = timed_get(url + query.query, headers=headers)
-        if status != 200:
-            raise RuntimeError(f"{url}{query.query} answered {status}")
-        if index >= warmup:
-            samples.append(seconds)
+        for query in QUERIES:
+            headers = TASKS_PARTIAL if query.partial else None
+            seconds, status, _size = timed_get(url + query.query, headers=headers)
+            if status != 200:
+                raise RuntimeError(f"{url}{query.query} answered {status}")
+            if index >= warmup:
+                samples[query].append(seconds)
     return samples
 
 
@@ -99,11 +101,11 @@ def warm_timings(workdir: Path, profile: Profile) -> WarmResult:
         try:
             loads = {size: _load(dashboard, run_id) for run_id, size in runs.items()}
             after_load = dashboard.memory_kib()
-            timings = [
-                Timing(size, query, _time_query(f"{dashboard.url}/runs/{run_id}", query,
-                                                profile.warm_warmup, profile.warm_requests))
-                for run_id, size in runs.items() for query in QUERIES
-            ]
+            timings = []
+            for run_id, size in runs.items():
+                samples = _time_queries(f"{dashboard.url}/runs/{run_id}", profile.warm_warmup,
+                                        profile.warm_requests)
+                timings += [Timing(size, query, samples[query]) for query in QUERIES]
             end = dashboard.memory_kib()
             master = dashboard.proc.pid
         finally:
