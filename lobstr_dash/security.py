@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask import Response
+from flask import request
 
 # No inline scripts or styles anywhere: htmx is loaded from /static and configured by a meta tag.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -29,6 +32,24 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_cross_site_writes() -> Any:
+    """403 for a POST (or other write) that a browser says came from another site.
+
+    The refresh form is the only write, and it only re-fetches a run; but with Basic auth on,
+    the browser would add the team's credentials to a forged cross-site form. Browsers set
+    Sec-Fetch-Site themselves, so this never refuses the app's own forms, whatever the proxy.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if request.headers.get("Sec-Fetch-Site") != "cross-site":
+        return None
+    from .errorhandlers import render_error
+
+    return render_error(403, "Request from another site refused",
+                        "This dashboard only accepts its own forms.", kind="cross_site")
+
+
 def register_security(app: Flask) -> None:
-    """Install the headers on every response of the app."""
+    """Install the headers on every response of the app, and refuse cross-site writes."""
     app.after_request(add_security_headers)
+    app.before_request(refuse_cross_site_writes)

@@ -152,3 +152,22 @@ def test_a_cookie_if_one_is_ever_set_is_httponly_and_samesite(demo_app: Callable
 
     cookie = app.test_client().get("/remember").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_cross_site_form_cannot_make_the_dashboard_refetch(demo_app: Callable[..., Flask]) -> None:
+    app = demo_app(AUTH_USERS=f"alice:{ALICE}")
+    client = app.test_client()
+    assert client.get(f"/runs/{RUN}", headers=SIGNED_IN).status_code == 200
+    app.extensions["lobstr_dash"].loader.join(RUN, 10)
+    before = app.extensions["lobstr_dash"].store.run_state(RUN).generation
+    # A forged form on another site: the browser adds the team's Basic credentials by itself.
+    forged = client.post(f"/runs/{RUN}/refresh", headers={**SIGNED_IN, "Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 403
+    assert_security_headers(forged)
+    assert app.extensions["lobstr_dash"].store.run_state(RUN).generation == before
+    own = client.post(f"/runs/{RUN}/refresh", headers={**SIGNED_IN, "Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 303
+    assert app.extensions["lobstr_dash"].store.run_state(RUN).generation > before
+    app.extensions["lobstr_dash"].loader.join(RUN, 10)
+    # Browsers that send no Sec-Fetch-Site (and scripts) are not refused.
+    assert client.post(f"/runs/{RUN}/refresh", headers=SIGNED_IN).status_code == 303
