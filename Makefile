@@ -51,6 +51,13 @@ lint: $(BIN)/.installed
 bench: $(BIN)/.installed static/htmx.min.js
 	$(BIN)/python -m bench
 
+## loadtest: 50 clients for 30 s on a warm run page and on its CSV export, gunicorn as in the image;
+## appends its figures to bench/RESULTS.md (not part of make test). Needs hey or wrk (Debian packages).
+loadtest: $(BIN)/.installed static/htmx.min.js
+	@command -v hey >/dev/null || command -v wrk >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q --no-install-recommends hey; }
+	$(BIN)/python -m loadtest
+
 ## image-check: build the Docker image without a daemon or registry (podman + debootstrap), run it,
 ## and check it from outside; a few minutes cold, under a minute warm (not part of make test)
 image-check: $(BIN)/.installed static/htmx.min.js

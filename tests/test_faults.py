@@ -352,6 +352,26 @@ def test_a_run_that_grows_between_pages_is_read_to_its_new_end(fake: Any, tmp_pa
     assert requests_for(fake_app, RUN, 8) == 1
 
 
+def test_a_run_that_shrinks_between_pages_says_so(fake: Any, tmp_path: Any) -> None:
+    fake_app, base_url = fake
+    catalog = fake_app.extensions["fake"].catalog
+    shrunk: list[bool] = []
+
+    @fake_app.before_request
+    def shrink() -> None:  # 80 tasks vanish from the end of the run after page 1 was read
+        if (flask_request.args.get("run") == RUN and flask_request.args.get("page") == "2"
+                and not shrunk):
+            shrunk.append(True)
+            catalog.resize(RUN, 520)
+
+    dash = Dashboard(base_url, str(tmp_path), LOBSTR_CONCURRENCY=1)
+    body = dash.load(RUN)
+    assert shrunk and body["complete"] is True  # every page was read
+    assert_upstream_exactly(body["tasks"], fake_app, RUN)  # the 520 tasks lobstr now has
+    _error, warn = dash.banners(RUN)
+    assert "lobstr reported 600 tasks but sent 520 distinct ones (80 fewer)" in warn
+
+
 # -- faults that do not pass: the missing rows are named, then recovered -----------------------
 
 

@@ -1,0 +1,209 @@
+"""Warm a run, hold 50 clients on its page and on its CSV export, write the figures."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+from loadtest.servers import REPO
+from loadtest.servers import Gunicorn
+from loadtest.servers import start_gunicorn
+from loadtest.tools import INSTALL_HINT
+from loadtest.tools import LoadResult
+from loadtest.tools import available_tool
+from loadtest.tools import run_load
+from lobstr_dash.fake import FakeConfig
+from lobstr_dash.fake import create_fake_app
+from lobstr_dash.fake import serve_in_thread
+from lobstr_dash.fake import synthetic_run_id
+
+HEADING = "## Sustained load (`make loadtest`)"
+RESULTS = REPO / "bench" / "RESULTS.md"
+TOKEN = "loadtest-token"  # noqa: S105 (the fake's, not a secret)
+#: Lines of the server's log that mean something went wrong while under load.
+TROUBLE = re.compile(r"Traceback|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|Worker exiting")
+
+
+def say(message: str) -> None:
+    print(f"[loadtest] {message}", file=sys.stderr, flush=True)
+
+
+def warm(server: Gunicorn, run_id: str, tasks: int) -> dict[str, int]:
+    """Load the run into the store and touch both targets once; return their sizes in bytes."""
+    export = requests.get(f"{server.url}/runs/{run_id}/tasks.json", timeout=300)
+    export.raise_for_status()
+    body = export.json()
+    if not body["complete"] or len(body["tasks"]) != tasks:
+        raise RuntimeError(f"the run did not load whole: {body['state']}, {len(body['tasks'])} tasks")
+    sizes = {}
+    for label, path in targets(run_id):
+        answer = requests.get(server.url + path, timeout=60)
+        answer.raise_for_status()
+        sizes[label] = len(answer.content)
+    return sizes
+
+
+def targets(run_id: str) -> list[tuple[str, str]]:
+    return [("run page", f"/runs/{run_id}"), ("CSV export", f"/runs/{run_id}/tasks.csv")]
+
+
+def tool_version(tool: str) -> str:
+    if tool == "wrk":
+        done = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)  # noqa: S603,S607
+        found = re.search(r"wrk \S+", done.stdout + done.stderr)
+        return found[0] if found else "wrk"
+    done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "hey"],  # noqa: S603,S607
+                          capture_output=True, text=True, check=False)
+    return f"hey {done.stdout.strip()}" if done.returncode == 0 and done.stdout else "hey"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def commit() -> str:
+    done = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],  # noqa: S603,S607
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "unknown"
+
+
+def server_trouble(server: Gunicorn) -> list[str]:
+    try:
+        lines = server.log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line for line in lines if TROUBLE.search(line)]
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms"
+
+
+def section(results: dict[str, LoadResult], sizes: dict[str, int], *, tasks: int, tool: str,
+            upstream: int, trouble: list[str], load_before: tuple[float, ...],
+            load_after: tuple[float, ...]) -> str:
+    """The Markdown section for RESULTS.md."""
+    first = next(iter(results.values()))
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        HEADING, "",
+        f"Measured {when} at commit {commit()} on {os.cpu_count()} × {cpu_model()}, Python "
+        f"{platform.python_version()}. {tool_version(tool)} on loopback held "
+        f"{first.concurrency} concurrent clients for {first.seconds:.0f} s on each target. "
+        "The dashboard ran as in the image: gunicorn with `gunicorn.conf.py` (2 workers × 8 "
+        f"threads, `app:app`, request log on), against the fake lobstr API, on a warm run of "
+        f"{tasks:,} tasks (already in the store: {upstream} request(s) reached the fake during "
+        "the load).", "",
+        "| target | requests served (200) | errors | requests/s | p50 | p90 | p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, result in results.items():
+        kb = sizes.get(label, 0) / 1024
+        lines.append(f"| {label} ({kb:,.0f} KiB) | {result.served:,} | {result.failed:,} | "
+                     f"{result.requests_per_second:,.1f} | {fmt_ms(result.p50_ms)} | "
+                     f"{fmt_ms(result.p90_ms)} | {fmt_ms(result.p99_ms)} |")
+    errors = sum(r.failed for r in results.values())
+    kinds = {k: v for r in results.values() for k, v in r.error_kinds.items()}
+    others = {code: n for r in results.values() for code, n in r.statuses.items() if code != 200}
+    lines += [
+        "",
+        f"Target 0 errors: {'met' if errors == 0 else f'missed ({errors:,})'}"
+        + (f"; statuses other than 200: {others}" if others else "")
+        + (f"; transport errors: {kinds}" if kinds else "") + ". "
+        + ("The server logged no traceback, error or worker timeout."
+           if not trouble else f"The server logged {len(trouble)} troubling line(s), e.g. "
+           f"`{trouble[0][:160]}`."),
+        "",
+        "The load tool shares the machine's cores with gunicorn, so the rates are lower bounds "
+        "of what the server alone could do. Load average (1 min) "
+        f"{load_before[0]:.2f} before and {load_after[0]:.2f} after; other work on the machine "
+        "shows up in p99. Rerun with `make loadtest` (`python -m loadtest --help` for sizes).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, text: str) -> None:
+    """Put our section into RESULTS.md: replace our previous one, else append; keep the rest."""
+    current = path.read_text() if path.exists() else ""
+    start = current.find(HEADING)
+    if start >= 0:
+        rest = current[start + len(HEADING):]
+        following = re.search(r"^## ", rest, re.M)
+        end = start + len(HEADING) + following.start() if following else len(current)
+        updated = current[:start] + text + ("\n" if following else "") + current[end:]
+    else:
+        updated = current.rstrip("\n") + ("\n\n" if current.strip() else "") + text
+    path.write_text(updated)
+
+
+def main(argv: list[str] | None = None,
+         load: Callable[..., LoadResult] = run_load) -> int:
+    """Run the load test; exit 0 when every request was served, 1 otherwise, 2 without a tool."""
+    parser = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__)
+    parser.add_argument("--seconds", type=int, default=30, help="per target (default 30)")
+    parser.add_argument("--concurrency", type=int, default=50, help="clients (default 50)")
+    parser.add_argument("--tasks", type=int, default=5000, help="tasks of the run (default 5000)")
+    parser.add_argument("--tool", choices=("hey", "wrk"), help="default: hey, else wrk")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="Markdown file to put the section in (default bench/RESULTS.md)")
+    parser.add_argument("--no-write", action="store_true", help="print the section only")
+    args = parser.parse_args(argv)
+    tool = args.tool or available_tool()
+    if tool is None:
+        say(f"no load tool found (hey or wrk); {INSTALL_HINT}")
+        return 2
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake's request lines
+    run_id = synthetic_run_id(f"loadtest-{args.tasks}")
+    fake = create_fake_app(FakeConfig(tokens={TOKEN}, extra_runs={run_id: args.tasks}))
+    api_base, stop_fake = serve_in_thread(fake)
+    results: dict[str, LoadResult] = {}
+    with tempfile.TemporaryDirectory(prefix="lobstr-loadtest-") as scratch:
+        say(f"starting gunicorn (gunicorn.conf.py) in {scratch}")
+        server = start_gunicorn(Path(scratch) / "data",
+                                {"LOBSTR_TOKEN": TOKEN, "LOBSTR_API_BASE": api_base,
+                                 "LOG_LEVEL": "info"})
+        try:
+            say(f"warming a run of {args.tasks:,} tasks")
+            sizes = warm(server, run_id, args.tasks)
+            upstream_before = len(fake.extensions["fake"].requests)
+            load_before = os.getloadavg()
+            for label, path in targets(run_id):
+                say(f"{tool}: {args.concurrency} clients for {args.seconds} s on the {label}")
+                results[label] = load(tool, server.url + path, seconds=args.seconds,
+                                      concurrency=args.concurrency)
+                time.sleep(1)
+            load_after = os.getloadavg()
+            upstream = len(fake.extensions["fake"].requests) - upstream_before
+            trouble = server_trouble(server)
+        finally:
+            server.stop()
+            stop_fake()
+    text = section(results, sizes, tasks=args.tasks, tool=tool, upstream=upstream,
+                   trouble=trouble, load_before=load_before, load_after=load_after)
+    print(text)
+    if not args.no_write:
+        write_section(args.out, text)
+        say(f"wrote the section to {args.out}")
+    return 0 if all(r.failed == 0 for r in results.values()) and not trouble else 1
