@@ -154,10 +154,16 @@ class LobstrClient:
 
     # -- endpoints -------------------------------------------------------------------------
 
-    def runtasks_page(self, run_id: str, page: int, limit: int = 100) -> RunTaskPage:
-        """Fetch one page of a run's tasks (`GET /runtasks?run=&page=&limit=`)."""
+    def runtasks_page(self, run_id: str, page: int, limit: int = 100, *,
+                      patient: bool = False) -> RunTaskPage:
+        """Fetch one page of a run's tasks (`GET /runtasks?run=&page=&limit=`).
+
+        `patient` (background loads) waits as long as the rate limit needs for each attempt;
+        the retry budget counts only the time spent on lobstr itself.
+        """
         params = {"run": run_id, "page": page, "limit": limit}
-        response = self._request("runtasks", params, validate=lambda b: parse_runtask_page(b, page, limit))
+        response = self._request("runtasks", params, patient=patient,
+                                 validate=lambda b: parse_runtask_page(b, page, limit))
         return response  # type: ignore[no-any-return]
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -171,7 +177,7 @@ class LobstrClient:
     # -- the one choke point ---------------------------------------------------------------
 
     def _request(self, path: str, params: dict[str, Any],
-                 validate: Callable[[Any], Any] | None) -> Any:
+                 validate: Callable[[Any], Any] | None, patient: bool = False) -> Any:
         """GET with pacing, bounded retries and a time budget; map every failure to a LobstrError."""
         url = f"{self.base_url}/{path.lstrip('/')}"
         deadline = time.monotonic() + self.retry_budget
@@ -181,7 +187,12 @@ class LobstrClient:
             if remaining <= 0.05:
                 break
             try:
-                self.limiter.acquire(deadline=deadline)
+                if patient:
+                    # A queued page must not fail for waiting its turn: the wait for a slot
+                    # (under a minute at lobstr's 90/min) is not charged to the budget.
+                    deadline += self.limiter.acquire(deadline=None)
+                else:
+                    self.limiter.acquire(deadline=deadline)
             except RateLimitWaitTooLong as exc:
                 if isinstance(last_error, LobstrRateLimited):
                     last_error.retry_after = exc.wait

@@ -148,7 +148,7 @@ class Loader:
             settled = [p for p in range(2, total_pages + 1) if p not in live]
         if total_pages is None or 1 in self.store.pages_to_fetch(run_id, generation, total_pages):
             # The first page tells the run's size; its failure fails the whole load.
-            first = self.client.runtasks_page(run_id, 1, self.page_size)
+            first = self.client.runtasks_page(run_id, 1, self.page_size, patient=True)
             page_size = first.limit
             total_pages = max(1, first.total_pages)
             self.store.set_totals(run_id, first.total_results, total_pages, page_size)
@@ -167,13 +167,23 @@ class Loader:
         queue = list(todo)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"page-{run_id[:8]}") as pool:
             running: dict[Future[RunTaskPage], int] = {}
-            while queue or running:
+
+            def fill() -> None:
                 while queue and len(running) < self.concurrency:
                     page = queue.pop(0)
                     running[pool.submit(self._fetch, run_id, page, known_pages)] = page
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    page = running.pop(future)
+
+            while queue or running:
+                fill()
+                finished, _ = wait(running, timeout=self.lease_seconds / 4,
+                                   return_when=FIRST_COMPLETED)
+                if not finished:
+                    # Pages can wait a minute for the rate limit: keep the claim on the run alive.
+                    self.store.renew_lease(run_id, owner, self.lease_seconds)
+                    continue
+                results = [(running.pop(future), future) for future in finished]
+                fill()  # keep requests in flight while this thread writes the finished pages
+                for page, future in results:
                     try:
                         result = future.result()
                     except LobstrError as exc:
@@ -190,10 +200,10 @@ class Loader:
 
     def _fetch(self, run_id: str, page: int, total_pages: int) -> RunTaskPage:
         """Fetch one page; an empty page before the last is retried once, then counted as failed."""
-        result = self.client.runtasks_page(run_id, page, self.page_size)
+        result = self.client.runtasks_page(run_id, page, self.page_size, patient=True)
         if result.rows or page >= total_pages:
             return result
-        result = self.client.runtasks_page(run_id, page, self.page_size)
+        result = self.client.runtasks_page(run_id, page, self.page_size, patient=True)
         if result.rows or page >= result.total_pages:
             return result
         raise EmptyPageError(f"lobstr answered page {page} empty, before the last page")

@@ -65,6 +65,12 @@ class RunStatus:
         return self.state.total_pages
 
 
+#: A run of more pages than this loads for seconds: its page shows the first rows at once.
+BIG_RUN_PAGES = 10
+#: A short grace before showing a partial page, so a page that is about to finish is not split.
+FIRST_ROWS_GRACE = 0.3
+
+
 class RunService:
     """Starts and awaits loads and reads runs from the store; views call only this."""
 
@@ -75,10 +81,12 @@ class RunService:
         self.live_refresh_seconds = live_refresh_seconds
         self._clock = clock
 
-    def ensure(self, run_id: str, wait: float) -> RunStatus:
+    def ensure(self, run_id: str, wait: float, *, first_rows: bool = False) -> RunStatus:
         """Start a load when the store lacks the run or a live run is stale; wait up to `wait` s.
 
         A finished run whose pages all loaded is answered from the store with no upstream call.
+        With `first_rows`, a big run's page answers as soon as its first rows are in, rather
+        than waiting the whole `wait` for a load that will take longer anyway.
         Raises the upstream's LobstrError when the run could not be loaded and nothing is stored.
         """
         state = self.store.run_state(run_id)
@@ -86,7 +94,7 @@ class RunService:
             # A live run's periodic refresh re-reads only the pages that can still change.
             only_live = state is not None and state.is_live and state.state in ("done", "partial")
             self.loader.start(run_id, fresh=self._needs_fresh(state), only_live=only_live)
-        state = self._await(run_id, wait)
+        state = self._await(run_id, wait, first_rows)
         return self._status(state)
 
     def refresh(self, run_id: str, *, only_failed: bool) -> bool:
@@ -121,15 +129,19 @@ class RunService:
             return state.rows_stored > 0
         return True
 
-    def _await(self, run_id: str, wait: float) -> RunState:
+    def _await(self, run_id: str, wait: float, first_rows: bool = False) -> RunState:
         """Poll the store until the load is over or `wait` seconds passed."""
-        deadline = time.monotonic() + wait
+        started = time.monotonic()
+        deadline = started + wait
         delay = 0.01
         while True:
             state = self.store.run_state(run_id)
             if state is not None and not state.is_loading:
                 break
             if time.monotonic() >= deadline or state is None:
+                break
+            if (first_rows and state.rows_stored and (state.total_pages or 0) > BIG_RUN_PAGES
+                    and time.monotonic() - started >= FIRST_ROWS_GRACE):
                 break
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.1)

@@ -452,6 +452,11 @@ class Store:
                 gapclass.classify(task.status, task.done_reason, task.expected, task.collected),
                 _search_text(params), _dumps(raw), params_key(params))
 
+    def renew_lease(self, run_id: str, owner: str, lease_seconds: float) -> None:
+        """Extend a loader's claim on a run while it waits (only while it still owns it)."""
+        self.connection().execute("UPDATE runs SET lease_until = ? WHERE run_id = ? AND owner = ?",
+                                  (time.time() + lease_seconds, run_id, owner))
+
     def live_pages(self, run_id: str, page_size: int) -> set[int]:
         """The upstream pages whose rows held a task that was still running when last read."""
         placeholders = ",".join("?" * len(LIVE_STATUSES))

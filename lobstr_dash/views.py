@@ -66,7 +66,7 @@ def run(run_id: str) -> Any:
     svc = services()
     # The status poll must answer at once; everything else may wait briefly for a load to end.
     wait = 0.0 if target == "run-status" else current_app.config["LOAD_WAIT_SECONDS"]
-    status = svc.runs.ensure(run_id, wait)
+    status = svc.runs.ensure(run_id, wait, first_rows=target is None)
     context = run_context(run_id, query, status)
     if target == "run-status":
         response = Response(render_template("partials/_run_status.html", **context))

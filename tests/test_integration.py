@@ -93,6 +93,7 @@ def test_a_page_that_keeps_failing_costs_only_its_rows(fake: Any, tmp_path: Any)
     fake_app.extensions["fake"].faults.append(
         FaultRule(endpoint="runtasks", page=12, status=503, times=None))
     client = dashboard(base_url, tmp_path, LOBSTR_MAX_ATTEMPTS=2).test_client()
+    assert client.get(f"/runs/{BIG}/tasks.json").json["complete"] is False  # waits for the load
     page = client.get(f"/runs/{BIG}")
     banner = soup(page).select_one("#run-status .banner-error").get_text(" ", strip=True)
     assert "100 of 2,500 tasks are missing" in banner and "rows 1,101–1,200" in banner

@@ -50,12 +50,16 @@ def _open_run_in_process(config: dict[str, Any], run_id: str, start: Any, thread
     """Child process: one app (as one gunicorn worker would be) opening a run from many threads."""
     app = create_app(config)
     start.wait(10)
-    workers = [threading.Thread(target=lambda: app.test_client().get(f"/runs/{run_id}"))
-               for _ in range(threads)]
+    paths = [f"/runs/{run_id}", f"/runs/{run_id}/tasks.json"]
+    workers = [threading.Thread(target=lambda p=paths[i % 2]: app.test_client().get(p))
+               for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(60)
+    # The page may answer before the load ends; the export waits for it, so this process
+    # (whose loader thread may be the one loading) does not exit mid-load.
+    app.test_client().get(f"/runs/{run_id}/tasks.json")
 
 
 def test_single_flight_across_two_processes(fake: Any, tmp_path: Any) -> None:
