@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -94,6 +95,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOBSTR_MAX_ATTEMPTS": ("LOBSTR_MAX_ATTEMPTS", int),
     "LOBSTR_RETRY_BUDGET": ("LOBSTR_RETRY_BUDGET", float),
     "LOBSTR_MAX_RETRY_AFTER": ("LOBSTR_MAX_RETRY_AFTER", float),
+    "LOBSTR_BACKOFF_BASE": ("LOBSTR_BACKOFF_BASE", float),
     "LOBSTR_CONCURRENCY": ("LOBSTR_CONCURRENCY", int),
     "LOBSTR_RATE_LIMIT": ("LOBSTR_RATE_LIMIT", int),
     "LOAD_WAIT_SECONDS": ("LOAD_WAIT_SECONDS", float),
@@ -109,6 +111,11 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "URL_PREFIX": ("URL_PREFIX", str),
     "PROXY_FIX": ("PROXY_FIX", int),
 }
+
+
+def _finite(value: Any) -> bool:
+    """True for a real, finite number (NaN and infinity make timeouts meaningless)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class ConfigError(ValueError):
@@ -151,8 +158,13 @@ def validate(config: Mapping[str, Any]) -> None:
     positive = ["LOBSTR_CONNECT_TIMEOUT", "LOBSTR_READ_TIMEOUT", "LOBSTR_RETRY_BUDGET",
                 "LOBSTR_CONCURRENCY", "LOBSTR_MAX_ATTEMPTS", "LOBSTR_RATE_WINDOW"]
     for key in positive:
-        if not config[key] or config[key] <= 0:
-            raise ConfigError(f"{key} must be positive, got {config[key]!r}")
+        if not _finite(config[key]) or config[key] <= 0:
+            raise ConfigError(f"{key} must be a positive number, got {config[key]!r}")
+    not_negative = ["LOBSTR_BACKOFF_BASE", "LOBSTR_MAX_RETRY_AFTER", "LOAD_WAIT_SECONDS",
+                    "EXPORT_WAIT_SECONDS", "LIVE_REFRESH_SECONDS"]
+    for key in not_negative:
+        if not _finite(config[key]) or config[key] < 0:
+            raise ConfigError(f"{key} must be zero or a positive number, got {config[key]!r}")
     if not 1 <= int(config["LOBSTR_PAGE_SIZE"]) <= 100:
         raise ConfigError("LOBSTR_PAGE_SIZE must be between 1 and 100 (lobstr's maximum)")
     if int(config["LOBSTR_RATE_LIMIT"]) < 0:
