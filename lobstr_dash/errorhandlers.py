@@ -53,7 +53,7 @@ def render_error(status: int, title: str, message: str, *, kind: str = "error",
     else:
         target = request.headers.get("HX-Target") if is_partial_request(request) else None
         template = "partials/_error.html" if target else "error.html"
-        retry_url = request.full_path if retry and request.method == "GET" else None
+        retry_url = request.script_root + request.full_path if retry and request.method == "GET" else None
         body = render_template(template, title=title, message=message, hint=hint,
                                retry_url=retry_url, target=target)
         response = make_response(body, status)

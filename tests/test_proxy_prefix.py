@@ -264,8 +264,6 @@ def test_url_prefix_is_normalised(demo_app: Callable[..., Flask], prefix: str, n
     assert demo_app(URL_PREFIX=prefix).config["URL_PREFIX"] == normal
 
 
-@pytest.mark.xfail(strict=True, reason="errorhandlers.render_error builds the 'Try again' link from "
-                   "request.full_path, which lacks SCRIPT_NAME: under a prefix it points outside it")
 def test_the_error_page_retry_link_keeps_the_prefix(demo_app: Callable[..., Flask]) -> None:
     app = demo_app(URL_PREFIX=PREFIX)
 
