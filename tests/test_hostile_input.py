@@ -98,7 +98,8 @@ def dashboard(fake: tuple[Flask, str], tmp_path_factory: Any) -> Flask:
                       "DATA_DIR": str(tmp_path_factory.mktemp("hostile")),
                       "LOAD_WAIT_SECONDS": 10.0, "EXPORT_WAIT_SECONDS": 10.0,
                       "LOBSTR_READ_TIMEOUT": 2.0, "LOBSTR_RETRY_BUDGET": 3.0,
-                      "LOBSTR_BACKOFF_BASE": 0.01})
+                      # Refreshes reload the run many times over: no pacing toward the fake.
+                      "LOBSTR_BACKOFF_BASE": 0.01, "LOBSTR_RATE_LIMIT": 0})
     client = app.test_client()
     assert client.get(f"/runs/{LOADED}/tasks.json").json["complete"] is True
     assert client.get(f"/runs/{LOADED}").status_code == 200
