@@ -69,7 +69,10 @@ def before_request() -> Response | None:
     g.fake_page = _request_page()
     g.fake_rule = None
     g.fake_limit = None
-    jitter = random.uniform(-config.latency_jitter_ms, config.latency_jitter_ms)
+    # The shared `random` is touched only when asked: property-based tests that serve the fake
+    # from a thread treat any change of its state while they draw examples as an error.
+    jitter = (random.uniform(-config.latency_jitter_ms, config.latency_jitter_ms)
+              if config.latency_jitter_ms else 0.0)
     _sleep_ms(config.latency_ms + jitter)
     if not request.path.startswith("/v1/"):
         return None
