@@ -15,7 +15,7 @@ from .loader import Loader
 from .params import RUN_ID_HELP
 from .params import InvalidInput
 from .params import is_run_id
-from .ratelimit import SlidingWindowLimiter
+from .ratelimit import SharedWindowLimiter
 from .runs import RunService
 from .store import Store
 
@@ -40,8 +40,10 @@ def build_services(config: dict[str, Any],
 
     `observer(endpoint, outcome, seconds)` hears of every upstream request (the metrics).
     """
-    limiter = SlidingWindowLimiter(int(config["LOBSTR_RATE_LIMIT"]),
-                                   float(config["LOBSTR_RATE_WINDOW"]))
+    # One budget for all worker processes sharing DATA_DIR: lobstr counts per account.
+    limiter = SharedWindowLimiter(int(config["LOBSTR_RATE_LIMIT"]),
+                                  float(config["LOBSTR_RATE_WINDOW"]),
+                                  path=Path(config["DATA_DIR"]) / "ratelimit.sqlite3")
     demo_runs: list[Any] = []
     if config["DEMO_MODE"]:
         import requests

@@ -7,6 +7,7 @@ deterministic and never sleep for real.
 from __future__ import annotations
 
 import threading
+from typing import Any
 import time
 
 import pytest
@@ -256,3 +257,45 @@ def test_threads_sharing_a_limiter_never_exceed_the_limit_in_any_window() -> Non
     assert elapsed >= 2 * window
     assert elapsed < 5.0
     assert limiter.waits >= 2  # someone waited for each of the two later windows
+
+
+def _take_slots(path: str, count: int, start: Any, out: Any) -> None:
+    """Child process: take `count` slots of a shared 6-per-1.5 s window, report when each went."""
+    from lobstr_dash.ratelimit import SharedWindowLimiter as Shared
+
+    limiter = Shared(6, 1.5, path=path, margin=0.05)
+    start.wait(10)
+    for _ in range(count):
+        limiter.acquire()
+        out.put(time.time())
+
+
+def test_the_shared_limiter_holds_one_budget_across_processes(tmp_path: Any) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start, out = context.Event(), context.Queue()
+    path = str(tmp_path / "ratelimit.sqlite3")
+    children = [context.Process(target=_take_slots, args=(path, 6, start, out)) for _ in range(2)]
+    for child in children:
+        child.start()
+    time.sleep(1.0)
+    start.set()
+    sent = sorted(out.get(timeout=20) for _ in range(12))
+    for child in children:
+        child.join(10)
+    # Twelve sends by two processes against one budget of 6 per 1.5 s: never 7 in a window.
+    for i in range(len(sent) - 6):
+        assert sent[i + 6] - sent[i] >= 1.5
+    assert sent[-1] - sent[0] >= 1.5
+
+
+def test_the_shared_limiter_pause_reaches_every_process(tmp_path: Any) -> None:
+    from lobstr_dash.ratelimit import SharedWindowLimiter as Shared
+
+    one = Shared(100, 60, path=tmp_path / "r.sqlite3")
+    other = Shared(100, 60, path=tmp_path / "r.sqlite3")
+    one.pause(0.4)
+    started = time.monotonic()
+    other.acquire()
+    assert time.monotonic() - started >= 0.35
