@@ -20,6 +20,7 @@ from bench.sdkloop import sdk_read
 from bench.stampede import cold_opens
 from bench.warm import warm_timings
 
+from loadtest.run import loadtest_section, write_section
 from lobstr_dash.fake import synthetic_run_id
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -103,9 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     print(text_table(figures))
     missed = [f.name for f in figures if f.met is False]
     print(f"\n{len(missed)} target(s) missed" + (": " + "; ".join(missed) if missed else ""))
+    previous_loadtest = loadtest_section(out) if out is not None else ""
     if out is not None:
         title = "lobstr-dash benchmark results" + ("" if profile.name == "full"
                                                    else f" ({profile.name} profile)")
-        out.write_text(markdown(title, machine, figures, fig.method(profile), notes))
+        text = markdown(title, machine, figures, fig.method(profile), notes)
+        out.write_text(text)
+        if previous_loadtest:
+            # `make loadtest` keeps its own section in the same file: carry it over.
+            write_section(out, previous_loadtest)
         say(f"wrote {out.name}")
     return 0

@@ -144,6 +144,17 @@ def section(results: dict[str, LoadResult], sizes: dict[str, int], *, tasks: int
     return "\n".join(lines)
 
 
+def loadtest_section(path: Path) -> str:
+    """Our section of RESULTS.md as it stands ("" when there is none)."""
+    current = path.read_text() if path.exists() else ""
+    start = current.find(HEADING)
+    if start < 0:
+        return ""
+    following = re.search(r"^## ", current[start + len(HEADING):], re.M)
+    end = start + len(HEADING) + following.start() if following else len(current)
+    return current[start:end].rstrip("\n") + "\n"
+
+
 def write_section(path: Path, text: str) -> None:
     """Put our section into RESULTS.md: replace our previous one, else append; keep the rest."""
     current = path.read_text() if path.exists() else ""
