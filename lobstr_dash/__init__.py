@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config (defaults, environment, then `config`), services, routes, handlers."""
     from . import api
+    from . import browse
     from . import views
     from .auth import register_auth
     from .errorhandlers import register_error_handlers
@@ -36,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     metrics.watch(app.extensions["lobstr_dash"])
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(browse.bp)
     register_error_handlers(app)
     register_filters(app)
     register_security(app)

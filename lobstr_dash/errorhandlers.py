@@ -40,7 +40,7 @@ HINTS = {
 def wants_json() -> bool:
     """True for the machine-readable routes, which answer errors as JSON."""
     path = request.path
-    return path.startswith("/api/") or path.endswith((".json", ".csv")) or path == "/healthz"
+    return path.startswith("/api/") or path.endswith((".json", ".csv", ".txt")) or path == "/healthz"
 
 
 def render_error(status: int, title: str, message: str, *, kind: str = "error",

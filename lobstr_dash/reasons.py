@@ -205,3 +205,52 @@ def by_group() -> list[tuple[str, str, list[Reason]]]:
     """The glossary as (group key, label, reasons) in display order."""
     return [(key, label, [r for r in _ENTRIES if r.group == key]) for key, label in GROUPS.items()
             if any(r.group == key for r in _ENTRIES)]
+
+
+@dataclass(frozen=True)
+class ReasonCard:
+    """One done_reason present in a run: its tasks, what they miss, and what it means."""
+
+    reason: Reason
+    #: The value exactly as lobstr sent it (None: no done_reason).
+    code: str | None
+    tasks: int
+    #: Results missing on its short tasks (sum of positive gaps).
+    missing: int
+    #: Share of all the run's missing results, 0..1 (None when nothing is missing).
+    share: float | None
+    tasks_short: int = 0
+    tasks_live: int = 0
+    expected_unknown: int = 0
+    #: One done_reason_desc lobstr gave for it, if any.
+    example_desc: str | None = None
+
+    @property
+    def group(self) -> str:
+        """The card's group; a missing reason on live tasks counts as still running."""
+        if self.code is None and self.tasks_live:
+            return RUNNING
+        return self.reason.group
+
+
+def build_cards(rows: list[dict[str, object]]) -> list[ReasonCard]:
+    """Cards from per-reason aggregates (keys: reason, tasks, missing, short, live, unknown, desc).
+
+    Ordered by missing results, then tasks, so the reason that costs most comes first.
+    """
+    total_missing = sum(int(r["missing"] or 0) for r in rows)  # type: ignore[call-overload]
+    cards = []
+    for row in rows:
+        code = row["reason"]
+        missing = int(row["missing"] or 0)  # type: ignore[call-overload]
+        cards.append(ReasonCard(
+            reason=explain(code if isinstance(code, str) else None),
+            code=code if isinstance(code, str) else None,
+            tasks=int(row["tasks"]),  # type: ignore[call-overload]
+            missing=missing, share=missing / total_missing if total_missing else None,
+            tasks_short=int(row.get("short") or 0),  # type: ignore[call-overload]
+            tasks_live=int(row.get("live") or 0),  # type: ignore[call-overload]
+            expected_unknown=int(row.get("unknown") or 0),  # type: ignore[call-overload]
+            example_desc=row.get("desc") if isinstance(row.get("desc"), str) else None))
+    cards.sort(key=lambda c: (-c.missing, -c.tasks, c.code or ""))
+    return cards

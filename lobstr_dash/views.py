@@ -20,6 +20,7 @@ from .params import extract_run_id
 from .params import parse_task_query
 from .params import query_args
 from .params import same_page_target
+from .runpage import insights_for
 from .runs import RunStatus
 from .services import canonical_run_id
 from .services import services
@@ -104,7 +105,9 @@ def run_context(run_id: str, query: TaskQuery, status: RunStatus) -> dict[str, A
         "export_url": export_url, "seen": seen, "status_poll_url": link(seen=seen),
         "columns": COLUMNS, "sort_labels": SORT_LABELS, "descending_first": DESCENDING_FIRST,
         "none_reason": NO_REASON,
-        "filtered": bool(query.statuses or query.reasons or query.short_only or query.text),
+        "filtered": bool(query.statuses or query.reasons or query.short_only or query.text
+                         or query.classes),
+        "insights": insights_for(run_id, query, status),
         "live_refresh_seconds": current_app.config["LIVE_REFRESH_SECONDS"],
     }
 

@@ -45,7 +45,7 @@ THROTTLED = synthetic_run_id("secrets-throttled")
 ECHO_JSON = synthetic_run_id("secrets-echo-json")
 ECHO_TEXT = synthetic_run_id("secrets-echo-text")
 UNKNOWN = "0123456789abcdef0123456789abcdef"
-MAX_REQUESTS = 160
+MAX_REQUESTS = 200
 
 
 @pytest.fixture
