@@ -32,7 +32,7 @@ def tasks_export(run_id: str, fmt: str) -> Any:
     query = parse_task_query(request.args, current_app.config["TASKS_PER_PAGE"])
     svc = services()
     status = svc.runs.ensure(run_id, current_app.config["EXPORT_WAIT_SECONDS"])
-    rows = (row for row, _raw in svc.store.iter_matching(run_id, query))
+    rows = svc.store.iter_matching(run_id, query)
     complete = not status.partial
     if fmt == "csv":
         response = Response(stream_with_context(csv_lines(rows)), mimetype="text/csv")

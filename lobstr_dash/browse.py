@@ -491,7 +491,7 @@ def requeue_kit(run_id: str, fmt: str) -> Any:
     status = svc.runs.ensure(run_id, float(current_app.config["EXPORT_WAIT_SECONDS"]))
 
     def rows() -> Iterator[Any]:
-        return (row for row, _raw in svc.store.iter_matching(run_id, query))
+        return svc.store.iter_matching(run_id, query)
 
     if fmt == "csv":
         keys = insights.param_keys(svc.store, run_id, query)

@@ -238,6 +238,8 @@ def test_schema_is_versioned_and_migrates_once(tmp_path: Any) -> None:
     tables = {r[0] for r in again.connection().execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"runs", "pages", "tasks"} <= tables
+    columns = {r[1] for r in again.connection().execute("PRAGMA table_info(tasks)")}
+    assert "raw_json" not in columns  # migration 4: task rows stay narrow for fast scans
 
 
 def test_concurrent_first_opens_of_a_new_store_migrate_once(tmp_path: Any) -> None:
