@@ -32,7 +32,7 @@ KINDS: dict[str, str] = {
 }
 
 DESCRIPTIONS: dict[str, str] = {
-    NEW_FAILURE: "Ended short in B (aborted, account, billing, site or other) but not in A.",
+    NEW_FAILURE: "Stopped in B (aborted, account, billing, site, or an error status) but not in A.",
     DROPPED: "Collected fewer results in B than in A.",
     REASON_CHANGED: "Same results, but B ended with another done_reason.",
     IMPROVED: "Collected more in B, or ended short in A but completely in B.",
@@ -47,25 +47,32 @@ REGRESSIONS = (NEW_FAILURE, DROPPED, REASON_CHANGED)
 _FINISHED_WELL = frozenset({gapclass.COMPLETE, gapclass.OVER})
 
 
-def _failed(klass: str | None) -> bool:
-    return klass in gapclass.ENDED_SHORT
+def _failed(klass: str | None, status: str | None) -> bool:
+    """Ended short by a stop (abort, account, billing, site) or an error status: a failure.
+
+    A task that completed normally with fewer results is short ("other") but did not fail: from
+    one run to the next it shows as a drop in what was collected.
+    """
+    if klass in (gapclass.ABORTED, gapclass.ACCOUNT, gapclass.SITE):
+        return True
+    return klass == gapclass.OTHER and (status or "").lower() in gapclass.FAILED_STATUSES
 
 
 def change_kind(in_a: object, in_b: object, a_class: str | None, a_reason: str | None,
-                a_collected: int | None, b_class: str | None, b_reason: str | None,
-                b_collected: int | None) -> str:
+                a_status: str | None, a_collected: int | None, b_class: str | None,
+                b_reason: str | None, b_status: str | None, b_collected: int | None) -> str:
     """Label one pair of tasks; the most severe change wins (new failure, drop, then the rest)."""
     if not in_b:
         return ONLY_A
     if not in_a:
         return ONLY_B
     counts_known = a_collected is not None and b_collected is not None
-    if _failed(b_class) and not _failed(a_class):
+    if _failed(b_class, b_status) and not _failed(a_class, a_status):
         return NEW_FAILURE
     if counts_known and b_collected < a_collected:  # type: ignore[operator]
         return DROPPED
     if (counts_known and b_collected > a_collected) or (  # type: ignore[operator]
-            _failed(a_class) and b_class in _FINISHED_WELL):
+            _failed(a_class, a_status) and b_class in _FINISHED_WELL):
         return IMPROVED
     if (a_reason or None) != (b_reason or None):
         return REASON_CHANGED

@@ -76,7 +76,7 @@ class ComparePage:
 
 def register(conn: sqlite3.Connection) -> None:
     """Give a connection the change-kind function."""
-    conn.create_function("lobstr_change", 8, compare.change_kind, deterministic=True)
+    conn.create_function("lobstr_change", 10, compare.change_kind, deterministic=True)
 
 
 def _pairs_cte(a: str, b: str) -> tuple[str, list[Any]]:
@@ -116,7 +116,8 @@ def _pairs_cte(a: str, b: str) -> tuple[str, list[Any]]:
             coalesce(tb.params_json, ta.params_json) AS params_json,
             tb.collected - ta.collected AS delta,
             lobstr_change(ta.id IS NOT NULL, tb.id IS NOT NULL, ta.gap_class, ta.done_reason,
-                          ta.collected, tb.gap_class, tb.done_reason, tb.collected) AS kind
+                          ta.status, ta.collected, tb.gap_class, tb.done_reason, tb.status,
+                          tb.collected) AS kind
         FROM pairs
         LEFT JOIN tasks AS ta ON ta.run_id = ? AND ta.id = pairs.a_id
         LEFT JOIN tasks AS tb ON tb.run_id = ? AND tb.id = pairs.b_id),

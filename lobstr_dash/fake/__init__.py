@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from lobstr_dash.fake.app import create_fake_app
 from lobstr_dash.fake.config import DEFAULT_TOKEN, FakeConfig
-from lobstr_dash.fake.data import DEMO_RUN_IDS, DEMO_RUNS, DemoRun, RunCatalog, synthetic_run_id
+from lobstr_dash.fake.data import (
+    DEMO_RUN_IDS,
+    DEMO_RUNS,
+    HISTORY_RUN_IDS,
+    DemoRun,
+    RunCatalog,
+    synthetic_run_id,
+)
 from lobstr_dash.fake.faults import FaultRule, parse_fault
 from lobstr_dash.fake.server import serve_in_thread
 
@@ -12,6 +19,7 @@ __all__ = [
     "DEFAULT_TOKEN",
     "DEMO_RUNS",
     "DEMO_RUN_IDS",
+    "HISTORY_RUN_IDS",
     "DemoRun",
     "FakeConfig",
     "FaultRule",

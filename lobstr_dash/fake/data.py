@@ -120,6 +120,16 @@ DEMO_RUN_IDS: dict[str, str] = {
     spec[0]: run.run_id for spec, run in zip(_DEMO_SPECS, DEMO_RUNS, strict=True)
 }
 
+# Earlier runs that are not demo cards: a previous run of the mixed run's squid (same inputs, a
+# steadier outcome, 20 fewer tasks), so "compare with the previous run" has something to show.
+# (slug, scenario, squid, task count, start time)
+_HISTORY_SPECS: tuple[tuple[str, str, SquidInfo, int, str], ...] = (
+    ("mixed-previous", scenarios.REALISTIC, SQUID_LEADS, 380, "2025-02-05T10:00:00Z"),
+)
+HISTORY_RUN_IDS: dict[str, str] = {
+    slug: stable_id("lobstr-dash-demo", "run", slug) for slug, *_rest in _HISTORY_SPECS
+}
+
 
 def make_runtask(run_id: str, index: int, facts: Facts, params: dict[str, Any], *,
                  seed: int, squid_id: str) -> dict[str, Any]:
@@ -160,6 +170,9 @@ class RunCatalog:
                                                                      strict=True):
             base = parse_utc(start) if start else self.started_at
             self._runs[demo.run_id] = RunInfo(demo.run_id, squid.squid_id, scenario, count, base)
+        for slug, scenario, squid, count, start in _HISTORY_SPECS:
+            run_id = HISTORY_RUN_IDS[slug]
+            self._runs[run_id] = RunInfo(run_id, squid.squid_id, scenario, count, parse_utc(start))
         synthetic_base = parse_utc("2025-03-01T00:00:00Z")
         for position, (run_id, count) in enumerate((extra_runs or {}).items()):
             self._squids[SQUID_SYNTHETIC.squid_id] = SQUID_SYNTHETIC
