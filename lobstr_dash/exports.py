@@ -13,7 +13,7 @@ from .model import completeness
 from .store import TaskRow
 
 CSV_COLUMNS = ("position", "id", "task", "status", "done_reason", "done_reason_desc",
-               "expected", "collected", "gap", "completeness", "started_at", "ended_at",
+               "expected", "collected", "gap", "completeness", "gap_class", "started_at", "ended_at",
                "duration_seconds", "url", "params")
 
 #: A cell starting with one of these is run as a formula by spreadsheets (CSV injection).
@@ -36,7 +36,7 @@ def task_record(row: TaskRow) -> dict[str, Any]:
         "position": row.position, "id": row.id, "task": row.task, "status": row.status,
         "done_reason": row.done_reason, "done_reason_desc": row.done_reason_desc,
         "expected": row.expected, "collected": row.collected, "gap": row.gap,
-        "completeness": None if ratio is None else round(ratio, 6),
+        "completeness": None if ratio is None else round(ratio, 6), "gap_class": row.gap_class,
         "started_at": iso(row.started_at), "ended_at": iso(row.ended_at),
         "duration_seconds": None if row.duration is None else round(row.duration, 3),
         "url": row.url, "params": row.params,

@@ -206,6 +206,9 @@ def test_reason_cards_and_gap_classes_match_the_tasks(dash: Any, fake: Any) -> N
     assert number(line.split(" of ")[1]) == counts["short — account, credits or billing"]
     checked = filtered.select("form#filters input[name=class][checked]")
     assert [i["value"] for i in checked] == ["account"]
+    exported = csv_of(dash.get(f"/runs/{MIXED}/tasks.csv?class=account"))
+    assert len(exported) == counts["short — account, credits or billing"]
+    assert {r["gap_class"] for r in exported} == {"account"}
 
 
 def test_charts_follow_the_filters_and_carry_text_alternatives(dash: Any) -> None:
