@@ -31,6 +31,7 @@ from . import requeue
 from .errorhandlers import render_error
 from .errors import LobstrError
 from .exports import iso
+from .formatting import compact_params
 from .exports import neutralise
 from .htmx import partial_target
 from .htmx import vary_on_htmx
@@ -464,13 +465,17 @@ def digest_view(run_id: str, fmt: str | None) -> Any:
     cards = insights.cached(svc.store, run_id, "cards", None,
                             lambda: insights.reason_cards(svc.store, run_id))
     biggest = svc.store.query(run_id, replace(query, sort="gap", descending=True, page=1, per_page=5))
-    gaps = [digest.GapLine(t.position, t.url or json.dumps(t.params, ensure_ascii=False), t.expected,
+    gaps = [digest.GapLine(t.position, t.url or compact_params(t.params, skip=()), t.expected,
                            t.collected, t.gap, t.done_reason)
             for t in biggest.rows if t.gap is not None and t.gap > 0]
     view_args = query_args(query, page=None)
     permalink = url_for("views.run", run_id=run_id, _external=True, **view_args)
+    counts = insights.cached(svc.store, run_id, "classes", None,
+                             lambda: insights.class_counts(svc.store, run_id))
+    classes = [(label, counts[key]) for key, label in gapclass.CLASSES.items() if counts.get(key)]
     text = digest.render(run_id, permalink, status.summary, context=answer.context, cards=cards,
-                         gaps=gaps, filters=_filters_text(query), partial=status.partial)
+                         gaps=gaps, filters=_filters_text(query), partial=status.partial,
+                         classes=classes)
     if fmt == "txt":
         return Response(text, mimetype="text/plain")
     return render_template("digest.html", run_id=run_id, text=text, permalink=permalink,

@@ -43,8 +43,9 @@ def _n(value: int | None) -> str:
 
 def render(run_id: str, permalink: str, summary: RunSummary, *, context: RunContext | None = None,
            cards: Sequence[ReasonCard] = (), gaps: Sequence[GapLine] = (), filters: str = "",
-           top: int = 3, partial: bool = False) -> str:
-    """The digest as Markdown: headline, totals, top reasons, biggest gaps, permalink."""
+           top: int = 3, partial: bool = False,
+           classes: Sequence[tuple[str, int]] = ()) -> str:
+    """The digest as Markdown: headline, totals, gap classes, top reasons, biggest gaps, permalink."""
     lines = []
     head = f"**lobstr run {md_code(run_id)}**"
     run = context.run if context else None
@@ -66,6 +67,8 @@ def render(run_id: str, permalink: str, summary: RunSummary, *, context: RunCont
         if partial:
             totals += " · _partial: not every page of the run is loaded_"
         lines.append(totals)
+    if classes:
+        lines.append("By gap class: " + " · ".join(f"{label} {count:,}" for label, count in classes))
     costly = [c for c in cards if c.missing > 0][:top]
     if costly:
         parts = [f"{md_code(c.code or '(none)')} {c.missing:,} ({c.share or 0:.0%}) — "
@@ -77,7 +80,8 @@ def render(run_id: str, permalink: str, summary: RunSummary, *, context: RunCont
         lines.append("Biggest gaps" + (f" ({md_text(filters)})" if filters else "") + ":")
         for index, gap in enumerate(gaps, start=1):
             reason = f" — {md_code(gap.done_reason)}" if gap.done_reason else ""
+            label = gap.label if len(gap.label) <= 120 else gap.label[:119] + "…"
             lines.append(f"{index}. {gap.gap:,} missing ({_n(gap.collected)} of {_n(gap.expected)}) "
-                         f"— #{gap.position} {md_text(gap.label)[:160]}{reason}")
+                         f"— #{gap.position} {md_code(label)}{reason}")
     lines.append(f"Details: {permalink}")
     return "\n".join(lines) + "\n"

@@ -325,6 +325,9 @@ def test_the_status_poll_never_waits_for_the_context(dash: Any, fake: Any) -> No
     poll = dash.get(f"/runs/{CLEAN}", headers={"HX-Request": "true", "HX-Target": "run-status"})
     assert poll.status_code == 200
     assert "Reading the run's own details" in poll.get_data(as_text=True)
+    again = soup(poll).select_one(".context-note a")
+    assert again["href"].startswith(f"/runs/{CLEAN}") and again["hx-trigger"] == "load delay:2s"
+    assert again["hx-get"].split("?")[0] == f"/runs/{CLEAN}" and again["hx-target"] == "#run-status"
     context_service_of(dash).join(CLEAN, 10)
     later = dash.get(f"/runs/{CLEAN}", headers={"HX-Request": "true", "HX-Target": "run-status"})
     assert "Run status" in later.get_data(as_text=True)
