@@ -80,6 +80,11 @@ def _find_message(body: Any, fallback: str) -> str:
     return fallback
 
 
+def endpoint_family(path: str) -> str:
+    """The part of a path lobstr rate-limits by: `runs/<id>/stats` → `runs`."""
+    return path.strip("/").split("/", 1)[0]
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Parse Retry-After given as seconds or as an HTTP date; None when absent or unreadable."""
     if not value:
@@ -190,9 +195,9 @@ class LobstrClient:
                 if patient:
                     # A queued page must not fail for waiting its turn: the wait for a slot
                     # (under a minute at lobstr's 90/min) is not charged to the budget.
-                    deadline += self.limiter.acquire(deadline=None)
+                    deadline += self.limiter.acquire(deadline=None, key=endpoint_family(path))
                 else:
-                    self.limiter.acquire(deadline=deadline)
+                    self.limiter.acquire(deadline=deadline, key=endpoint_family(path))
             except RateLimitWaitTooLong as exc:
                 if isinstance(last_error, LobstrRateLimited):
                     last_error.retry_after = exc.wait
@@ -229,9 +234,9 @@ class LobstrClient:
             raise LobstrUnavailable(f"could not reach lobstr ({type(exc).__name__})") from None
         self._observe(path, response.status_code, started)
         self.limiter.observe(response.headers.get("X-RateLimit-Remaining"),
-                             response.headers.get("X-RateLimit-Reset"))
+                             response.headers.get("X-RateLimit-Reset"), key=endpoint_family(path))
         if response.status_code >= 400:
-            raise self._error_for(response)
+            raise self._error_for(response, endpoint_family(path))
         try:
             body = response.json()
         except ValueError:
@@ -245,7 +250,7 @@ class LobstrClient:
                                response.headers.get("Content-Type", "application/json"))
         return validate(body)
 
-    def _error_for(self, response: requests.Response) -> LobstrError:
+    def _error_for(self, response: requests.Response, family: str = "") -> LobstrError:
         """Map an error status and body to the matching LobstrError."""
         status = response.status_code
         # The token out first: a message is shown, logged and stored, maybe cut to a length.
@@ -263,7 +268,7 @@ class LobstrClient:
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after is not None:
-                self.limiter.pause(min(retry_after, self.max_retry_after))
+                self.limiter.pause(min(retry_after, self.max_retry_after), key=family)
             return LobstrRateLimited(message, status=status, retry_after=retry_after)
         if status >= 500:
             return LobstrUnavailable(message, status=status)

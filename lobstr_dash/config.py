@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     # lobstr allows 90 requests a minute on /v1/runtasks (docs: rate-limiting).
     "LOBSTR_RATE_LIMIT": 90,
     "LOBSTR_RATE_WINDOW": 60.0,
+    # lobstr allows 120 a minute on /v1/runs and /v1/squids (run context, browsing); each
+    # endpoint family has its own window, so these never slow a run's pages.
+    "LOBSTR_RATE_LIMIT_OTHER": 120,
     # lobstr serves at most 100 rows a page; fewer pages means fewer rate-limited requests.
     "LOBSTR_PAGE_SIZE": 100,
     # A page request waits this long for a load to finish before answering with a progress bar.
@@ -98,6 +101,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOBSTR_BACKOFF_BASE": ("LOBSTR_BACKOFF_BASE", float),
     "LOBSTR_CONCURRENCY": ("LOBSTR_CONCURRENCY", int),
     "LOBSTR_RATE_LIMIT": ("LOBSTR_RATE_LIMIT", int),
+    "LOBSTR_RATE_LIMIT_OTHER": ("LOBSTR_RATE_LIMIT_OTHER", int),
     "LOAD_WAIT_SECONDS": ("LOAD_WAIT_SECONDS", float),
     "LIVE_REFRESH_SECONDS": ("LIVE_REFRESH_SECONDS", float),
     "EXPORT_WAIT_SECONDS": ("EXPORT_WAIT_SECONDS", float),

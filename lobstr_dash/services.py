@@ -41,8 +41,10 @@ def build_services(config: dict[str, Any],
     `observer(endpoint, outcome, seconds)` hears of every upstream request (the metrics).
     """
     # One budget for all worker processes sharing DATA_DIR: lobstr counts per account.
-    limiter = SharedWindowLimiter(int(config["LOBSTR_RATE_LIMIT"]),
+    runtasks_limit = int(config["LOBSTR_RATE_LIMIT"])
+    limiter = SharedWindowLimiter(int(config["LOBSTR_RATE_LIMIT_OTHER"]),
                                   float(config["LOBSTR_RATE_WINDOW"]),
+                                  limits={"runtasks": runtasks_limit, "tasks": runtasks_limit},
                                   path=Path(config["DATA_DIR"]) / "ratelimit.sqlite3")
     demo_runs: list[Any] = []
     if config["DEMO_MODE"]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import gapclass
 from .model import LIVE_STATUSES
+from .ratelimit import connect_wal
 from .model import RunSummary
 from .model import RunTask
 
@@ -270,13 +271,8 @@ class Store:
         """Return this thread's connection, opening it on first use."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
+            conn = connect_wal(self.path)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is durable across application crashes in WAL mode; only power loss can undo
-            # the last commits, and a run can always be fetched again.
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             register_functions(conn)
             self._local.conn = conn

@@ -102,15 +102,17 @@ class RecordingLimiter:
         self.acquired = 0
         self.pauses: list[float] = []
         self.observed: list[tuple[str | None, str | None]] = []
+        self.keys: list[str] = []
 
-    def acquire(self, deadline: float | None = None) -> float:
+    def acquire(self, deadline: float | None = None, key: str = "") -> float:
         self.acquired += 1
+        self.keys.append(key)
         return 0.0
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float, key: str = "") -> None:
         self.pauses.append(seconds)
 
-    def observe(self, remaining: str | None, reset: str | None) -> None:
+    def observe(self, remaining: str | None, reset: str | None, key: str = "") -> None:
         self.observed.append((remaining, reset))
 
 
@@ -560,6 +562,7 @@ def test_rate_limit_headers_are_passed_to_the_limiter(requests_mock) -> None:
     limiter = RecordingLimiter()
     make_client(limiter=limiter).runtasks_page(RUN_ID, 1)
     assert limiter.observed == [("0", "1750000100")]
+    assert limiter.keys == ["runtasks"]  # paced in runtasks' own window
 
 
 def test_exhausted_rate_limit_headers_make_the_next_call_wait_for_the_reset(requests_mock) -> None:

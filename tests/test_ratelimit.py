@@ -285,9 +285,11 @@ def test_the_shared_limiter_holds_one_budget_across_processes(tmp_path: Any) -> 
     for child in children:
         child.join(10)
     # Twelve sends by two processes against one budget of 6 per 1.5 s: never 7 in a window.
+    # (Times are taken just after each slot is granted; a loaded machine may delay a report
+    # by a few tenths, while two separate budgets would put all twelve within milliseconds.)
     for i in range(len(sent) - 6):
-        assert sent[i + 6] - sent[i] >= 1.5
-    assert sent[-1] - sent[0] >= 1.5
+        assert sent[i + 6] - sent[i] >= 1.2
+    assert sent[-1] - sent[0] >= 1.2
 
 
 def test_the_shared_limiter_pause_reaches_every_process(tmp_path: Any) -> None:
@@ -299,3 +301,19 @@ def test_the_shared_limiter_pause_reaches_every_process(tmp_path: Any) -> None:
     started = time.monotonic()
     other.acquire()
     assert time.monotonic() - started >= 0.35
+
+
+def test_each_endpoint_family_has_its_own_window() -> None:
+    waits: list[float] = []
+    limiter = SlidingWindowLimiter(5, 60.0, limits={"runtasks": 2}, sleep=waits.append)
+    limiter.acquire(key="runtasks")
+    limiter.acquire(key="runtasks")
+    with pytest.raises(RateLimitWaitTooLong):
+        limiter.acquire(deadline=time.monotonic() + 1.0, key="runtasks")
+    # The run context's calls (runs) are not held up by a run's pages (runtasks).
+    for _ in range(5):
+        assert limiter.acquire(deadline=time.monotonic() + 1.0, key="runs") < 0.01
+    limiter.pause(30.0, key="runs")
+    with pytest.raises(RateLimitWaitTooLong):
+        limiter.acquire(deadline=time.monotonic() + 1.0, key="runs")
+    assert waits == []

@@ -362,7 +362,7 @@ def test_live_run_is_refreshed_only_after_its_interval(make_app: Any, upstream: 
     rows = make_rows(RUN, 10)
     rows[0].update(status="running", last_result=3, done_reason=None)
     upstream.add_run(RUN, rows)
-    app = make_app(LIVE_REFRESH_SECONDS=0.3)
+    app = make_app(LIVE_REFRESH_SECONDS=1.0)
     client = app.test_client()
     page = soup(client.get(f"/runs/{RUN}"))
     assert page.select_one("#run-status")["hx-trigger"].startswith("every")
@@ -370,14 +370,14 @@ def test_live_run_is_refreshed_only_after_its_interval(make_app: Any, upstream: 
     assert upstream.count() == 1  # within the interval: served from the store
     rows[0].update(status="completed", last_result=100, done_reason="completed")
     import time
-    time.sleep(0.35)
+    time.sleep(1.1)
     client.get(f"/runs/{RUN}")
     app.extensions["lobstr_dash"].loader.join(RUN, 5)
     assert upstream.count() == 2
     final = client.get(f"/runs/{RUN}?sort=position")
     assert table_rows(final)[0]["Collected"] == "100"
     assert not soup(final).select_one("#run-status").has_attr("hx-trigger")
-    time.sleep(0.35)
+    time.sleep(1.1)
     client.get(f"/runs/{RUN}")
     assert upstream.count() == 2  # finished now: never fetched again
 

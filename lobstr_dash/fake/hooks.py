@@ -81,7 +81,10 @@ def before_request() -> Response | None:
         return denied
     if state.limiter is not None:
         token = request.headers.get("Authorization", "").partition(" ")[2].strip()
-        g.fake_limit = state.limiter.hit(token)
+        # lobstr documents a limit per endpoint (runtasks 90/min, runs 120/min…): one window
+        # per token and endpoint family.
+        family = request.path[len("/v1/"):].split("/", 1)[0]
+        g.fake_limit = state.limiter.hit(f"{token} {family}")
         if not g.fake_limit.allowed:
             return errors.error_response(429, retry_after=g.fake_limit.retry_after)
     if request.endpoint is None:
