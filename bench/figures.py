@@ -116,7 +116,8 @@ def stampede_figures(profile: Profile, stampede: Stampede) -> list[Figure]:
     statuses = ", ".join(f"{n}× {code}" for code, n in sorted(stampede.statuses.items()))
     return [Figure(
         f"{stampede.clients} concurrent cold opens of one {profile.stampede_tasks:,}-task run",
-        f"{stampede.upstream_requests} upstream requests; answers {statuses}; "
+        f"{stampede.upstream_requests} runtasks requests (+{stampede.context_requests} for the"
+        f" run context); answers {statuses}; "
         f"served by {stampede.workers_serving or '?'}/{stampede.workers} workers",
         f"exactly total_pages = {stampede.total_pages}",
         stampede.upstream_requests == stampede.total_pages and stampede.state == "done")]

@@ -84,7 +84,7 @@ class FakeServer:
 
     def run_requests(self, run_id: str) -> dict[str, int]:
         """Requests, 429s and distinct pages answered so far for one run."""
-        empty = {"requests": 0, "throttled": 0, "pages_ok": 0}
+        empty = {"requests": 0, "page_requests": 0, "throttled": 0, "pages_ok": 0}
         return dict(self.stats()["runs"].get(run_id, empty))
 
     def stop(self) -> None:

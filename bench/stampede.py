@@ -20,7 +20,10 @@ class Stampede:
 
     clients: int
     total_pages: int
+    #: /v1/runtasks requests: the pages, which single flight must fetch exactly once.
     upstream_requests: int
+    #: Other requests for the run (its context: /v1/runs/{id} and its stats).
+    context_requests: int
     statuses: dict[int, int]
     workers_serving: int | None
     workers: int
@@ -31,7 +34,8 @@ class Stampede:
 
 def cold_opens(workdir: Path, fake: FakeServer, run_id: str, clients: int) -> Stampede:
     """Fire `clients` GETs of the run page at once, over fresh connections, at a fresh dashboard."""
-    before = fake.run_requests(run_id)["requests"]
+    counts = fake.run_requests(run_id)
+    before, before_pages = counts["requests"], counts["page_requests"]
     dashboard = start_dashboard(workdir, fake.api_base)
     try:
         url = f"{dashboard.url}/runs/{run_id}"
@@ -52,11 +56,14 @@ def cold_opens(workdir: Path, fake: FakeServer, run_id: str, clients: int) -> St
         workers = len(dashboard.workers)
     finally:
         dashboard.stop()
+    after = fake.run_requests(run_id)
     if times.finished is None:
         raise RuntimeError(f"the stampeded load did not finish: {times}")
     return Stampede(
         clients=clients, total_pages=times.progress.total_pages or 0,
-        upstream_requests=fake.run_requests(run_id)["requests"] - before,
+        upstream_requests=after["page_requests"] - before_pages,
+        context_requests=(after["requests"] - after["page_requests"])
+        - (before - before_pages),
         statuses=dict(Counter(status for _s, status, _b in answers)),
         workers_serving=len(served) or None, workers=workers,
         slowest_answer=max(seconds for seconds, _st, _b in answers), finished=times.finished,

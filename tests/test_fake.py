@@ -354,7 +354,7 @@ def test_stats_endpoint_counts_requests_by_endpoint_status_and_run() -> None:
     assert answer.get_json() == {
         "requests": 3, "throttled": 1,
         "by_endpoint": {"runtasks": {"200": 2, "429": 1}},
-        "runs": {CLEAN: {"requests": 3, "throttled": 1, "pages_ok": 2}},
+        "runs": {CLEAN: {"requests": 3, "page_requests": 3, "throttled": 1, "pages_ok": 2}},
     }
     # Reading the stats is not itself logged, and the route is read-only.
     assert client.get("/_fake/stats").get_json()["requests"] == 3

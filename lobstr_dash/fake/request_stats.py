@@ -25,8 +25,10 @@ def summarize(records: Iterable[RequestRecord]) -> dict[str, Any]:
         statuses[str(record.status)] = statuses.get(str(record.status), 0) + 1
         if record.run is None:
             continue
-        run = runs.setdefault(record.run, {"requests": 0, "throttled": 0, "pages_ok": 0})
+        run = runs.setdefault(record.run, {"requests": 0, "page_requests": 0, "throttled": 0,
+                                           "pages_ok": 0})
         run["requests"] += 1
+        run["page_requests"] += record.endpoint == "runtasks"
         run["throttled"] += record.status == 429
         if record.status == 200 and record.page is not None:
             pages_ok.setdefault(record.run, set()).add(record.page)
