@@ -4,8 +4,6 @@ and the done_reason glossary. Thin views over the client, the runs service and t
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -30,6 +28,7 @@ from . import reasons
 from . import requeue
 from .errorhandlers import render_error
 from .errors import LobstrError
+from .exports import csv_stream
 from .exports import iso
 from .formatting import compact_params
 from .exports import neutralise
@@ -82,24 +81,17 @@ def _format(fmt: str | None, allowed: tuple[str, ...] = ("json", "csv")) -> str 
 def _csv_response(columns: tuple[str, ...], records: Iterable[dict[str, Any]],
                   filename: str) -> Response:
     """Stream records as CSV with formula-like cells neutralised."""
+    def cells(record: dict[str, Any]) -> list[Any]:
+        row = []
+        for column in columns:
+            value = record.get(column)
+            if isinstance(value, dict | list):
+                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            row.append("" if value is None else neutralise(value))
+        return row
+
     def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(columns)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        for record in records:
-            cells = []
-            for column in columns:
-                value = record.get(column)
-                if isinstance(value, dict | list):
-                    value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-                cells.append("" if value is None else neutralise(value))
-            writer.writerow(cells)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+        return csv_stream(columns, (cells(record) for record in records))
 
     # No stream_with_context: callers build anything that needs the request before streaming, so
     # an export that is never read to its end leaves no request context pushed.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, UTC
 from typing import Any
 
@@ -50,24 +51,25 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def csv_lines(rows: Iterable[TaskRow]) -> Iterator[str]:
-    """Yield the CSV header and one line per task."""
+def csv_stream(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """Yield CSV text a line at a time: the header, then each row (cells already made safe)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def flush() -> str:
-        text = buffer.getvalue()
+    for cells in itertools.chain([header], rows):
+        writer.writerow(cells)
+        yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        return text
 
-    writer.writerow(CSV_COLUMNS)
-    yield flush()
-    for row in rows:
+
+def csv_lines(rows: Iterable[TaskRow]) -> Iterator[str]:
+    """Yield the CSV header and one line per task."""
+    def cells(row: TaskRow) -> list[Any]:
         record = task_record(row)
         record["params"] = json.dumps(record["params"], ensure_ascii=False, sort_keys=True)
-        writer.writerow([neutralise(record[c]) if record[c] is not None else "" for c in CSV_COLUMNS])
-        yield flush()
+        return [neutralise(record[c]) if record[c] is not None else "" for c in CSV_COLUMNS]
+
+    return csv_stream(CSV_COLUMNS, (cells(row) for row in rows))
 
 
 def json_chunks(head: dict[str, Any], rows: Iterable[TaskRow]) -> Iterator[str]:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .exports import FORMULA_PREFIXES
+from .exports import csv_stream
 
 DEDUP_WARNING = ("lobstr de-duplicates identical params on the same squid: uploading these tasks "
                  "again to the squid they came from may add nothing. Upload them to a new "
@@ -70,21 +71,9 @@ def columns(params_list: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def csv_lines(keys: list[str], params_list: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """Yield the upload CSV: a header of the param keys, then one line per task (streamed)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow([neutralise_cell(k) for k in keys])
-    yield flush()
-    for params in params_list:
-        writer.writerow([neutralise_cell(encode_value(params[k])) if k in params else ""
-                         for k in keys])
-        yield flush()
+    rows = ([neutralise_cell(encode_value(params[k])) if k in params else "" for k in keys]
+            for params in params_list)
+    return csv_stream([neutralise_cell(k) for k in keys], rows)
 
 
 def read_csv(text: str) -> list[dict[str, Any]]:
