@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name, as /proc/cpuinfo gives it."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -35,7 +36,7 @@ def describe() -> dict[str, str]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": str(os.cpu_count() or "?"),
         "memory": f"{memory:.1f} GiB" if memory else "unknown",
         "os": f"{platform.system()} {platform.release()}",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import requests
 
+from bench.machine import cpu_model
 from loadtest.servers import REPO
 from loadtest.servers import Gunicorn
 from loadtest.servers import start_gunicorn
@@ -68,16 +69,6 @@ def tool_version(tool: str) -> str:
     done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "hey"],  # noqa: S603,S607
                           capture_output=True, text=True, check=False)
     return f"hey {done.stdout.strip()}" if done.returncode == 0 and done.stdout else "hey"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def commit() -> str:
