@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,8 +15,15 @@ from typing import Any
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+# The environment filter drops everything that configures a dashboard (auth, prefix…), so a
+# developer's own settings never reach the server under test.
+from loadtest.servers import _DROPPED
+from loadtest.servers import BIN
+from loadtest.servers import REPO
+from loadtest.servers import free_port
+from loadtest.servers import has_file_open
+from loadtest.servers import worker_pids
+
 TOKEN = "bench-token"
 #: gunicorn's access log format of the repository, plus the worker's pid.
 ACCESS_LOG_FORMAT = '%(p)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
@@ -25,18 +31,6 @@ ACCESS_LOG_FORMAT = '%(p)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 #: (`[pid] [INFO] lobstr_dash.request: GET /path 200`): the pid, then method, path and status.
 _PID = re.compile(r"[<\[](\d+)[>\]]")
 _REQUEST = re.compile(r'"?\b(GET|POST|HEAD) (/[^\s"?]*)\S*"? (\d{3})\b')
-#: Variables of the bench's own environment that must not leak into the dashboard under test.
-_DROPPED = re.compile(r"^(LOBSTR_|DATA_DIR$|BIND$|PORT$|LOAD_WAIT|EXPORT_WAIT|LIVE_REFRESH|"
-                      r"WEB_CONCURRENCY$|GUNICORN_|DEMO_)")
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """Poll `url` until it answers 200; raise if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
@@ -135,11 +129,7 @@ class Dashboard:
 
     def children(self) -> list[int]:
         """Pids of the gunicorn workers (children of the master)."""
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        try:
-            return [int(pid) for pid in path.read_text().split()]
-        except OSError:
-            return []
+        return worker_pids(self.proc.pid)
 
     def memory_kib(self) -> dict[int, dict[str, int]]:
         """VmHWM (peak) and VmRSS of the master and each worker, in KiB."""
@@ -166,11 +156,7 @@ class Dashboard:
 
     def has_store_open(self, pid: int) -> bool:
         """True once a worker has built its app (create_app opens the SQLite store)."""
-        try:
-            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
-        except OSError:
-            return False
-        return str(self.store_path) in links
+        return has_file_open(pid, self.store_path)
 
     def stop(self) -> None:
         """Quick shutdown of the master and its workers (SIGINT)."""

@@ -30,6 +30,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def worker_pids(master: int) -> list[int]:
+    """Pids of a gunicorn master's workers (its children), from /proc."""
+    path = Path(f"/proc/{master}/task/{master}/children")
+    try:
+        return [int(pid) for pid in path.read_text().split()]
+    except OSError:
+        return []
+
+
+def has_file_open(pid: int, path: Path) -> bool:
+    """True when a process holds `path` open: a worker has built its app once it opened the store."""
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return str(path) in links
+
+
 @dataclass
 class Gunicorn:
     """gunicorn with the repository's gunicorn.conf.py and `app:app`, in its own process group."""
@@ -51,11 +69,7 @@ class Gunicorn:
 
     def workers(self) -> list[int]:
         """Pids of the gunicorn workers (children of the master)."""
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        try:
-            return [int(pid) for pid in path.read_text().split()]
-        except OSError:
-            return []
+        return worker_pids(self.proc.pid)
 
     def wait_ready(self, workers: int, timeout: float = 30.0) -> None:
         """Wait until /healthz answers and every worker has built its app (opened the store)."""
@@ -75,11 +89,7 @@ class Gunicorn:
         raise TimeoutError(f"gunicorn did not get ready in {timeout:.0f}s: {self.log()}")
 
     def _has_store_open(self, pid: int) -> bool:
-        try:
-            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
-        except OSError:
-            return False
-        return str(self.store_path) in links
+        return has_file_open(pid, self.store_path)
 
     def log(self) -> str:
         """The last lines gunicorn and the app wrote."""
