@@ -46,5 +46,5 @@ EXPOSE 8000
 VOLUME ["/data"]
 # Asks /healthz on the configured PORT and URL_PREFIX (it stays open when auth is on).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["python", "-m", "lobstr_dash.healthcheck"]
+    CMD ["python", "-m", "lobstr_dash.ops.healthcheck"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:app"]

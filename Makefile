@@ -65,7 +65,7 @@ image-check: $(BIN)/.installed static/htmx.min.js
 
 ## password: print a `name:hash` line for AUTH_USERS (make password NAME=alice); asks for the password
 password: $(BIN)/.installed
-	@$(BIN)/python -m lobstr_dash.hashpw $(NAME)
+	@$(BIN)/python -m lobstr_dash.ops.hashpw $(NAME)
 
 clean:
 	rm -rf $(VENV) static/htmx.min.js .pytest_cache .ruff_cache .cache test-artifacts

@@ -132,18 +132,18 @@ port="$(free_port)"
 name="$(start solo "$port")"
 "$python" scripts/image_smoke.py "http://127.0.0.1:$port" --htmx-sha256 "$htmx_sha" || { show_logs "$name"; exit 1; }
 [ "$(pm exec "$name" id -u)" = 10001 ] && echo "  ok  the server runs as the non-root user 10001"
-pm exec "$name" python -m lobstr_dash.healthcheck && echo "  ok  the HEALTHCHECK command passes inside the container"
+pm exec "$name" python -m lobstr_dash.ops.healthcheck && echo "  ok  the HEALTHCHECK command passes inside the container"
 lines="$(pm logs "$name" 2>&1 | grep -c 'lobstr_dash.request: GET ' || true)"
 [ "$lines" -gt 0 ] && echo "  ok  one log line per request ($lines GET lines)"
 
 step "run 2: for a team (URL_PREFIX=/lobstr, Basic auth, PROXY_FIX=1)"
 password="image-check-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-user_line="$(printf '%s\n' "$password" | "$python" -m lobstr_dash.hashpw checker)"
+user_line="$(printf '%s\n' "$password" | "$python" -m lobstr_dash.ops.hashpw checker)"
 port="$(free_port)"
 name="$(start team "$port" -e URL_PREFIX=/lobstr -e PROXY_FIX=1 -e AUTH_USERS="$user_line")"
 "$python" scripts/image_smoke.py "http://127.0.0.1:$port/lobstr" --user checker --password "$password" \
   --htmx-sha256 "$htmx_sha" || { show_logs "$name"; exit 1; }
-pm exec "$name" python -m lobstr_dash.healthcheck \
+pm exec "$name" python -m lobstr_dash.ops.healthcheck \
   && echo "  ok  the HEALTHCHECK follows URL_PREFIX"
 if pm logs "$name" 2>&1 | grep -q -- "$password"; then
   echo "FAIL the password appears in the container's logs" >&2

@@ -14,9 +14,9 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import NumberConverter
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from lobstr_dash import auth as auth_module
-from lobstr_dash import hashpw
-from lobstr_dash.auth import BasicAuth, parse_users
+from lobstr_dash.ops import auth as auth_module
+from lobstr_dash.ops import hashpw
+from lobstr_dash.ops.auth import BasicAuth, parse_users
 from lobstr_dash.config import ConfigError
 from lobstr_dash.fake import DEMO_RUNS
 

@@ -17,7 +17,7 @@ from flask import Flask
 from helpers import number
 from helpers import soup
 from lobstr_dash import create_app
-from lobstr_dash import requeue
+from lobstr_dash.render import requeue
 from lobstr_dash.fake import DEMO_RUN_IDS
 from lobstr_dash.fake import DEMO_RUNS
 from lobstr_dash.fake import HISTORY_RUN_IDS
@@ -25,7 +25,6 @@ from lobstr_dash.fake import FakeConfig
 from lobstr_dash.fake import FaultRule
 from lobstr_dash.fake import create_fake_app
 from lobstr_dash.fake import serve_in_thread
-from lobstr_dash.runpage import context_service
 
 TOKEN = "browse-token-5c1e"
 CLEAN, ABORTED, MIXED = DEMO_RUN_IDS["clean"], DEMO_RUN_IDS["aborted"], DEMO_RUN_IDS["mixed"]
@@ -334,5 +333,4 @@ def test_the_status_poll_never_waits_for_the_context(dash: Any, fake: Any) -> No
 
 
 def context_service_of(client: Any) -> Any:
-    with client.application.app_context():
-        return context_service()
+    return client.application.extensions["lobstr_dash"].runs.info_fetcher

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from lobstr_dash import charts
-from lobstr_dash import insights
-from lobstr_dash.charts import Timeline
-from lobstr_dash.charts import TimelineBar
+from lobstr_dash.render import charts
+from lobstr_dash.domain.figures import Timeline
+from lobstr_dash.domain.figures import TimelineBar
 from lobstr_dash.store import Store
-from lobstr_dash.store import TaskQuery
+from lobstr_dash.domain.query import TaskQuery
 from taskrows import save_run
 from taskrows import task_row
 
@@ -147,17 +146,17 @@ def test_the_store_aggregates_feed_the_charts(tmp_path: Path) -> None:
             task_row(RUN, 5, total_results=None, last_result=3),                  # unknown
             task_row(RUN, 6, total_results=0, last_result=0)]                     # 100 %
     store = stored_run(tmp_path, rows)
-    buckets = insights.completeness_buckets(store, RUN, TaskQuery())
+    buckets = store.completeness_buckets(RUN, TaskQuery().filter)
     assert buckets == {charts.BUCKET_COMPLETE: 2, 0: 1, 5: 1, 9: 1, charts.BUCKET_OVER: 1,
                        charts.BUCKET_UNKNOWN: 1}
     root = parse(charts.completeness_histogram(buckets))
     assert {int(b.get("data-bucket")): int(b.get("data-count")) for b in rects(root, "bar")
             if int(b.get("data-count"))} == buckets
     # The charts follow the table's filters.
-    assert insights.completeness_buckets(store, RUN, TaskQuery(short_only=True)) == {0: 1, 5: 1, 9: 1}
-    missing = insights.missing_by_reason(store, RUN, TaskQuery())
+    assert store.completeness_buckets(RUN, TaskQuery(short_only=True).filter) == {0: 1, 5: 1, 9: 1}
+    missing = store.missing_by_reason(RUN, TaskQuery().filter)
     assert missing[0] == ("cookies_expired", 95, 1) and ("run_aborted", 45, 1) in missing
-    assert insights.missing_by_reason(store, RUN, TaskQuery(classes=("account",))) == [
+    assert store.missing_by_reason(RUN, TaskQuery(classes=("account",)).filter) == [
         ("cookies_expired", 95, 1)]
 
 
@@ -167,7 +166,7 @@ def test_store_timeline_counts_every_task_and_samples_the_bars(tmp_path: Path) -
     rows.append(task_row(RUN, 2000, started_at=None, ended_at=None, status="pending"))
     rows.append(task_row(RUN, 2001, started_at=ts(310), ended_at=None, status="running"))
     store = stored_run(tmp_path, rows)
-    line = insights.timeline(store, RUN, TaskQuery(), buckets=60, sample=300)
+    line = store.timeline(RUN, TaskQuery().filter, buckets=60, sample=300)
     assert line is not None
     assert (line.tasks_timed, line.tasks_untimed, line.tasks_open) == (1006, 1, 1)
     assert len(line.bars) == 300 and line.sampled
@@ -175,7 +174,7 @@ def test_store_timeline_counts_every_task_and_samples_the_bars(tmp_path: Path) -
     assert starts == sorted(starts)
     assert sum(line.starts) == 1006 and sum(line.ends) == 1005
     # Running counts are exact: a task counts in every time step from its start to its end.
-    from lobstr_dash.model import parse_timestamp
+    from lobstr_dash.domain.values import parse_timestamp
 
     def step(value: str) -> int:
         return min(59, int((parse_timestamp(value) - line.start) / line.bucket_seconds))
@@ -185,9 +184,9 @@ def test_store_timeline_counts_every_task_and_samples_the_bars(tmp_path: Path) -
     assert line.active == [sum(1 for a, b in spans if a <= i <= b) for i in range(60)]
     assert line.peak == 400
     assert line.idle_stretches(), "the gap between the two waves is a stall"
-    small = insights.timeline(store, RUN, TaskQuery(statuses=("running",)))
+    small = store.timeline(RUN, TaskQuery(statuses=("running",)).filter)
     assert small is not None and len(small.bars) == 1 and not small.sampled
-    assert insights.timeline(store, RUN, TaskQuery(statuses=("pending",))) is None
+    assert store.timeline(RUN, TaskQuery(statuses=("pending",)).filter) is None
 
 
 def test_the_run_page_draws_the_charts_of_the_filtered_tasks(client: Any, upstream: Any) -> None:

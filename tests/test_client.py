@@ -18,16 +18,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from lobstr_dash.client import (
+from lobstr_dash.upstream.client import (
     USER_AGENT,
     LobstrClient,
     RawResponse,
-    RunTaskPage,
-    error_message,
     parse_retry_after,
-    parse_runtask_page,
 )
-from lobstr_dash.errors import (
+from lobstr_dash.upstream.envelopes import RunTaskPage, parse_runtask_page
+from lobstr_dash.upstream.errors import (
+    error_message,
     ERRORS_BY_KIND,
     LobstrAuthError,
     LobstrBadRequest,
@@ -37,7 +36,7 @@ from lobstr_dash.errors import (
     LobstrRateLimited,
     LobstrUnavailable,
 )
-from lobstr_dash.ratelimit import SlidingWindowLimiter
+from lobstr_dash.upstream.ratelimit import SlidingWindowLimiter
 
 BASE = "https://api.lobstr.test/v1"
 RUNTASKS = f"{BASE}/runtasks"

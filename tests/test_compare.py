@@ -11,13 +11,11 @@ from typing import Any
 import pytest
 
 from helpers import soup
-from lobstr_dash import compare as cmp
-from lobstr_dash import gapclass as gc
-from lobstr_dash.pairing import CompareQuery
-from lobstr_dash.pairing import compare_page
-from lobstr_dash.pairing import iter_pairs
+from lobstr_dash.domain import changes as cmp
+from lobstr_dash.domain import gapclass as gc
+from lobstr_dash.domain.changes import CompareQuery
 from lobstr_dash.store import Store
-from lobstr_dash.store import TaskQuery
+from lobstr_dash.domain.query import TaskQuery
 from taskrows import save_run
 from taskrows import task_row
 
@@ -108,7 +106,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def test_pairs_by_task_id_then_params_one_to_one(store: Store) -> None:
-    page = compare_page(store, A, B, CompareQuery())
+    page = store.compare_page(A, B, CompareQuery())
     assert page.counts == {cmp.NEW_FAILURE: 1, cmp.DROPPED: 2, cmp.REASON_CHANGED: 1,
                            cmp.IMPROVED: 1, cmp.ONLY_A: 1, cmp.ONLY_B: 1, cmp.SAME: 3}
     assert page.total == page.matching == 10
@@ -124,24 +122,24 @@ def test_pairs_by_task_id_then_params_one_to_one(store: Store) -> None:
 
 
 def test_default_order_puts_regressions_first_biggest_drop_first(store: Store) -> None:
-    kinds = [p.kind for p in compare_page(store, A, B, CompareQuery()).pairs]
+    kinds = [p.kind for p in store.compare_page(A, B, CompareQuery()).pairs]
     assert kinds[:4] == [cmp.NEW_FAILURE, cmp.DROPPED, cmp.DROPPED, cmp.REASON_CHANGED]
-    drops = [p.delta for p in compare_page(store, A, B, CompareQuery(kinds=(cmp.DROPPED,))).pairs]
+    drops = [p.delta for p in store.compare_page(A, B, CompareQuery(kinds=(cmp.DROPPED,))).pairs]
     assert drops == [-70, -40]
-    by_delta = compare_page(store, A, B, CompareQuery(sort="delta", descending=True)).pairs
+    by_delta = store.compare_page(A, B, CompareQuery(sort="delta", descending=True)).pairs
     deltas = [p.delta for p in by_delta if p.delta is not None]
     assert deltas == sorted(deltas, reverse=True) and by_delta[-1].delta is None
 
 
 def test_filters_apply_to_either_run_and_counts_follow_them(store: Store) -> None:
-    errors = compare_page(store, A, B, CompareQuery(filters=TaskQuery(statuses=("error",))))
+    errors = store.compare_page(A, B, CompareQuery(filters=TaskQuery(statuses=("error",))))
     assert errors.counts[cmp.NEW_FAILURE] == 1 and errors.counts[cmp.REASON_CHANGED] == 1
     assert errors.total == 2
-    site = compare_page(store, A, B, CompareQuery(filters=TaskQuery(classes=("site",))))
+    site = store.compare_page(A, B, CompareQuery(filters=TaskQuery(classes=("site",))))
     assert [p.url for p in site.pairs] == ["https://maps.test/3"]
-    text = compare_page(store, A, B, CompareQuery(filters=TaskQuery(text="café")))
+    text = store.compare_page(A, B, CompareQuery(filters=TaskQuery(text="café")))
     assert text.total == 1 and text.pairs[0].via == "params"
-    kinds = compare_page(store, A, B, CompareQuery(kinds=cmp.REGRESSIONS))
+    kinds = store.compare_page(A, B, CompareQuery(kinds=cmp.REGRESSIONS))
     assert kinds.matching == 4 and kinds.total == 10
     assert {p.kind for p in kinds.pairs} == set(cmp.REGRESSIONS)
 
@@ -149,13 +147,13 @@ def test_filters_apply_to_either_run_and_counts_follow_them(store: Store) -> Non
 def test_pages_and_the_export_iterator_agree(store: Store) -> None:
     seen = []
     for number in (1, 2, 3, 4):
-        page = compare_page(store, A, B, CompareQuery(per_page=3, page=number))
+        page = store.compare_page(A, B, CompareQuery(per_page=3, page=number))
         assert page.pages == 4 and page.page == number
         seen += [(p.a.id if p.a else None, p.b.id if p.b else None) for p in page.pairs]
     everything = [(p.a.id if p.a else None, p.b.id if p.b else None)
-                  for p in iter_pairs(store, A, B, CompareQuery())]
+                  for p in store.iter_pairs(A, B, CompareQuery())]
     assert seen == everything and len(set(everything)) == 10
-    assert compare_page(store, A, B, CompareQuery(per_page=3, page=99)).page == 4
+    assert store.compare_page(A, B, CompareQuery(per_page=3, page=99)).page == 4
 
 
 def test_the_compare_page_and_its_twins(make_app: Any, upstream: Any) -> None:

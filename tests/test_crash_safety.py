@@ -26,15 +26,15 @@ from flask import Flask
 
 from loadtest.servers import Gunicorn
 from loadtest.servers import start_gunicorn
-from lobstr_dash.client import LobstrClient
+from lobstr_dash.upstream.client import LobstrClient
 from lobstr_dash.fake import FakeConfig
 from lobstr_dash.fake import create_fake_app
 from lobstr_dash.fake import serve_in_thread
 from lobstr_dash.fake import synthetic_run_id
-from lobstr_dash.loader import Loader
+from lobstr_dash.loading.loader import Loader
 from lobstr_dash.store import Store
-from lobstr_dash.store import TaskQuery
-from lobstr_dash.wsgi_transport import WSGIAdapter
+from lobstr_dash.domain.query import TaskQuery
+from lobstr_dash.upstream.transport import WSGIAdapter
 
 TOKEN = "crash-token-9e21"
 BIG = synthetic_run_id("crash-20000")
@@ -210,7 +210,7 @@ def test_readers_during_writes_see_whole_pages_and_counts_that_never_go_back(
     assert problems[:5] == []
     assert observations[0] > 30  # the readers really ran while the loader wrote
     state = store.run_state(READERS_RUN)
-    assert state is not None and state.state == "done" and state.rows_stored == 6000
+    assert state is not None and state.phase == "done" and state.rows_stored == 6000
 
 
 def test_a_zombie_owner_counts_as_dead(tmp_path: Path) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from lobstr_dash import digest
-from lobstr_dash.model import RunSummary
-from lobstr_dash.reasons import build_cards
-from lobstr_dash.runinfo import RunContext
+from lobstr_dash.render import digest
+from lobstr_dash.domain.tasks import RunSummary
+from lobstr_dash.domain.reasons import build_cards
+from lobstr_dash.domain.runinfo import RunInfo
 
 RUN = "e" * 32
 LINK = f"https://dash.example/runs/{RUN}?class=site"
@@ -25,7 +25,7 @@ def test_the_digest_says_totals_classes_reasons_gaps_and_the_link() -> None:
     ])
     gaps = [digest.GapLine(7, "https://maps.test/a_b*c", 100, 0, 100, "cookies_expired"),
             digest.GapLine(9, "keyword=`tick` · country=FR", None, 0, 50, None)]
-    text = digest.render(RUN, LINK, summary(), context=RunContext.from_api(
+    text = digest.render(RUN, LINK, summary(), info=RunInfo.from_api(
         {"status": "error", "done_reason": "no_credits_left"}, None), cards=cards, gaps=gaps,
         filters="class site", classes=[("complete", 6), ("short — account, credits or billing", 3)])
     lines = text.splitlines()

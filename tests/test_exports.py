@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from lobstr_dash.exports import CSV_COLUMNS, csv_lines, iso, json_chunks, neutralise, task_record
-from lobstr_dash.model import missing_share, task_gap
-from lobstr_dash.store import TaskRow
+from lobstr_dash.render.exports import CSV_COLUMNS, csv_lines, iso, json_chunks, neutralise, task_record
+from lobstr_dash.domain.tasks import missing_share, task_gap
+from lobstr_dash.domain.query import TaskRow
 
 STARTED = float(calendar.timegm((2025, 2, 10, 14, 30, 58, 0, 0, 0)))
 

@@ -7,7 +7,7 @@ import calendar
 import pytest
 from flask import Flask, render_template_string
 
-from lobstr_dash.formatting import (
+from lobstr_dash.web.filters import (
     compact_params,
     fmt_duration,
     fmt_int,
@@ -161,7 +161,8 @@ def test_filters_are_registered_for_templates() -> None:
     register_filters(app)
     with app.app_context():
         html = render_template_string(
-            "{{ 1234|int }}|{{ 185|duration }}|{{ 0.6|gap_level }}|{{ 'javascript:x'|safe_url }}|"
-            "{{ u|safe_url }}|{{ p|compact_params }}|{{ 50.0|pct }}",
+            "{{ 1234|thousands }}|{{ 15.0|int }}|{{ 185|duration }}|{{ 0.6|gap_level }}|"
+            "{{ 'javascript:x'|safe_url }}|{{ u|safe_url }}|{{ p|compact_params }}|{{ 50.0|pct }}",
             u="https://a.test", p={"url": "https://a.test", "q": "x"})
-    assert html == "1,234|3 min 05 s|3|None|https://a.test|q=x|50.0%"
+    # `thousands` groups digits; Jinja's own `int` is left alone (an interval reads "15", not "15.0").
+    assert html == "1,234|15|3 min 05 s|3|None|https://a.test|q=x|50.0%"

@@ -11,10 +11,10 @@ import pytest
 
 from taskrows import save_run
 from taskrows import task_row
-from lobstr_dash import gapclass as gc
+from lobstr_dash.domain import gapclass as gc
 from lobstr_dash.store import MIGRATIONS
 from lobstr_dash.store import Store
-from lobstr_dash.store import TaskQuery
+from lobstr_dash.domain.query import TaskQuery
 
 CASES = [
     # status, done_reason, expected, collected → class
@@ -90,13 +90,13 @@ def test_saved_rows_carry_their_class_and_the_filter_is_a_query(tmp_path: Path) 
     expected = {}
     for case in CASES:
         expected[case[-1]] = expected.get(case[-1], 0) + 1
-    counts = dict(store.connection().execute(
+    counts = dict(store.db.connection().execute(
         "SELECT gap_class, count(*) FROM tasks WHERE run_id = ? GROUP BY gap_class", (run,)).fetchall())
     assert counts == expected
     page = store.query(run, TaskQuery(classes=("account", "site"), per_page=500))
     assert page.matching == expected["account"] + expected["site"]
     assert {r.gap_class for r in page.rows} == {"account", "site"}
-    plan = " ".join(r[3] for r in store.connection().execute(
+    plan = " ".join(r[3] for r in store.db.connection().execute(
         "EXPLAIN QUERY PLAN SELECT count(*) FROM tasks WHERE run_id = ? AND gap_class IN (?)",
         (run, "site")))
     assert "tasks_class" in plan
@@ -107,7 +107,7 @@ def test_a_store_made_before_gap_classes_is_migrated_and_its_rows_classified(tmp
     run = "b" * 32
     rows = crafted_rows(run)
     old = sqlite3.connect(path)
-    old.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    old.executescript(";\n".join(MIGRATIONS[0]) + "; PRAGMA user_version = 1;")
     for position, row in enumerate(rows, start=1):
         old.execute(
             "INSERT INTO tasks (run_id, id, position, status, done_reason, params_json, search_text,"
@@ -119,7 +119,7 @@ def test_a_store_made_before_gap_classes_is_migrated_and_its_rows_classified(tmp
 
     store = Store(path)
     assert store.schema_version() == len(MIGRATIONS) >= 2
-    stored = store.connection().execute(
+    stored = store.db.connection().execute(
         "SELECT gap_class, params_key FROM tasks WHERE run_id = ? ORDER BY position", (run,)).fetchall()
     assert [r["gap_class"] for r in stored] == [case[-1] for case in CASES]
     assert all(r["params_key"] and len(r["params_key"]) == 40 for r in stored)

@@ -31,7 +31,7 @@ from lobstr_dash.fake import DEMO_RUN_IDS
 from lobstr_dash.fake import FakeConfig
 from lobstr_dash.fake import create_fake_app
 from lobstr_dash.fake import serve_in_thread
-from lobstr_dash.params import is_run_id
+from lobstr_dash.web.querystring import is_run_id
 
 TOKEN = "hostile-token-3c9d"
 #: The demo run whose tasks carry hostile params themselves (HTML, javascript: URLs, formulas).
@@ -77,8 +77,8 @@ not_a_run_id = hostile_text.filter(lambda s: not is_run_id(s.strip().lower()))
 
 #: The routes whose upstream calls this test knows: none of them calls lobstr for refused input,
 #: nor for anything but a run id (these tests never request a valid unloaded one).
-KNOWN_ENDPOINTS = {"views.index", "views.run", "views.refresh", "api.tasks_export",
-                   "api.runtasks_proxy", "api.healthz"}
+KNOWN_ENDPOINTS = {"home.index", "run.page", "run.refresh", "exports.tasks",
+                   "api.runtasks", "health.healthz"}
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +164,7 @@ def test_every_route_survives_hostile_paths_and_parameters(dashboard: Flask, fak
     path = build_path(dashboard, rule, values)
     pairs = data.draw(st.one_of(query_pairs, repeated_pairs), label="query")
     headers = data.draw(htmx_headers, label="headers")
-    proxy_with_run = rule.endpoint == "api.runtasks_proxy" and any(
+    proxy_with_run = rule.endpoint == "api.runtasks" and any(
         k == "run" and is_run_id(v.strip()) for k, v in pairs)
     before = upstream_requests(fake_app)
     response = send(dashboard.test_client(), method, path, pairs, headers)

@@ -77,7 +77,7 @@ def test_single_flight_across_two_processes(fake: Any, tmp_path: Any) -> None:
         child.join(90)
         assert child.exitcode == 0
     state = Store(tmp_path / "lobstr-dash.sqlite3").run_state(RUN_1500)
-    assert state is not None and state.state == "done" and state.rows_stored == 1500
+    assert state is not None and state.phase == "done" and state.rows_stored == 1500
     counts = fake_app.extensions["fake"]
     assert counts.count("runtasks", run=RUN_1500) == 15
     assert all(counts.count("runtasks", run=RUN_1500, page=p) == 1 for p in range(1, 16))
@@ -235,10 +235,10 @@ def test_schema_is_versioned_and_migrates_once(tmp_path: Any) -> None:
     first.close()
     again = Store(path)  # opening a current store changes nothing
     assert again.schema_version() == len(MIGRATIONS)
-    tables = {r[0] for r in again.connection().execute(
+    tables = {r[0] for r in again.db.connection().execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"runs", "pages", "tasks"} <= tables
-    columns = {r[1] for r in again.connection().execute("PRAGMA table_info(tasks)")}
+    columns = {r[1] for r in again.db.connection().execute("PRAGMA table_info(tasks)")}
     assert "raw_json" not in columns  # migration 4: task rows stay narrow for fast scans
 
 

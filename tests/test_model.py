@@ -6,14 +6,13 @@ import calendar
 
 import pytest
 
-from lobstr_dash.model import (
+from lobstr_dash.domain.values import as_count, parse_timestamp
+from lobstr_dash.domain.tasks import (
     RunSummary,
     RunTask,
-    as_count,
     completeness,
     is_live_status,
     missing_share,
-    parse_timestamp,
     position_range,
     task_gap,
 )

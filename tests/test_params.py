@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from lobstr_dash.params import (
+from lobstr_dash.web.querystring import (
     DESCENDING_FIRST,
     MAX_FILTER_VALUES,
     MAX_PAGE,
@@ -21,7 +21,8 @@ from lobstr_dash.params import (
     query_args,
     upstream_paging,
 )
-from lobstr_dash.store import NO_REASON, SORT_COLUMNS, TaskQuery
+from lobstr_dash.domain.query import NO_REASON, TaskQuery
+from lobstr_dash.store import SORT_COLUMNS
 
 RUN = "300e9c5c127d421c90f431478d9a2cfb"
 SQUID = "381cfbb47e474782857ddc035298b6f3"

@@ -16,8 +16,8 @@ from flask import Flask
 from werkzeug.exceptions import NotFound
 
 from lobstr_dash.fake import DEMO_RUNS
-from lobstr_dash.healthcheck import healthz_url
-from lobstr_dash.security import HEADERS
+from lobstr_dash.ops.healthcheck import healthz_url
+from lobstr_dash.ops.security import HEADERS
 
 PREFIX = "/lobstr"
 #: Attributes that hold a URL the browser or htmx will request.
@@ -180,7 +180,7 @@ def test_prefix_walk_every_link_form_htmx_url_static_file_and_redirect(
     app = demo_app(**setup.config)
     seen = crawl(app, setup)
     # Every kind of page was reached through links alone, from the home page.
-    assert {"views.index", "views.run", "views.refresh", "api.tasks_export", "api.runtasks_proxy",
+    assert {"home.index", "run.page", "run.refresh", "exports.tasks", "api.runtasks",
             "static"} <= seen.endpoints
     assert {"href on <a>", "href on <link>", "src on <script>", "action on <form>", "hx-get on <section>",
             "Location", "HX-Push-Url", "page_url"} <= seen.kinds, seen.kinds

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from lobstr_dash.ratelimit import RateLimitWaitTooLong, SlidingWindowLimiter
+from lobstr_dash.upstream.ratelimit import RateLimitWaitTooLong, SlidingWindowLimiter
 
 WALL_START = 1_750_000_000.0
 
@@ -261,9 +261,9 @@ def test_threads_sharing_a_limiter_never_exceed_the_limit_in_any_window() -> Non
 
 def _take_slots(path: str, count: int, start: Any, out: Any) -> None:
     """Child process: take `count` slots of a shared 6-per-1.5 s window, report when each went."""
-    from lobstr_dash.ratelimit import SharedWindowLimiter as Shared
+    from lobstr_dash.store import SharedWindows
 
-    limiter = Shared(6, 1.5, path=path, margin=0.05)
+    limiter = SlidingWindowLimiter(6, 1.5, margin=0.05, book=SharedWindows(path))
     start.wait(10)
     for _ in range(count):
         limiter.acquire()
@@ -293,10 +293,10 @@ def test_the_shared_limiter_holds_one_budget_across_processes(tmp_path: Any) -> 
 
 
 def test_the_shared_limiter_pause_reaches_every_process(tmp_path: Any) -> None:
-    from lobstr_dash.ratelimit import SharedWindowLimiter as Shared
+    from lobstr_dash.store import SharedWindows
 
-    one = Shared(100, 60, path=tmp_path / "r.sqlite3")
-    other = Shared(100, 60, path=tmp_path / "r.sqlite3")
+    one = SlidingWindowLimiter(100, 60, book=SharedWindows(tmp_path / "r.sqlite3"))
+    other = SlidingWindowLimiter(100, 60, book=SharedWindows(tmp_path / "r.sqlite3"))
     one.pause(0.4)
     started = time.monotonic()
     other.acquire()

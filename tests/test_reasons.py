@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lobstr_dash import reasons
+from lobstr_dash.domain import reasons
 
 #: Run done_reasons documented by lobstr's get-run page, errors page and help center (union).
 DOCUMENTED_RUN_REASONS = (

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from helpers import soup
-from lobstr_dash import requeue
-from lobstr_dash.exports import FORMULA_PREFIXES
+from lobstr_dash.render import requeue
+from lobstr_dash.render.exports import FORMULA_PREFIXES
 from taskrows import task_row
 
 RUN = "d" * 32

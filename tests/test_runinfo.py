@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from lobstr_dash.context import RunContextService
-from lobstr_dash.errors import LobstrUnavailable
-from lobstr_dash.model import parse_timestamp
-from lobstr_dash.runinfo import RunContext
-from lobstr_dash.runinfo import RunDetails
-from lobstr_dash.runinfo import RunStats
-from lobstr_dash.runinfo import parse_duration
+from lobstr_dash.loading.runinfo import RunInfoFetcher
+from lobstr_dash.upstream.errors import LobstrUnavailable
+from lobstr_dash.domain.values import parse_timestamp
+from lobstr_dash.domain.runinfo import RunInfo
+from lobstr_dash.domain.runinfo import RunDetails
+from lobstr_dash.domain.runinfo import RunStats
+from lobstr_dash.domain.values import parse_duration
 from lobstr_dash.store import Store
 from taskrows import save_run
 from taskrows import task_row
@@ -97,14 +97,14 @@ def test_stats_parse_percent_eta_and_counters() -> None:
 
 
 def test_the_context_takes_each_figure_from_the_run_first_then_the_stats() -> None:
-    both = RunContext.from_api(RUN_OBJECT, STATS)
+    both = RunInfo.from_api(RUN_OBJECT, STATS)
     assert both.duration == pytest.approx(50.1833) and both.is_terminal and both.is_done is True
     assert both.squid == RUN_OBJECT["squid"]
-    stats_only = RunContext.from_api(None, STATS)
+    stats_only = RunInfo.from_api(None, STATS)
     assert stats_only.run is None and stats_only.duration == pytest.approx(15.175532)
     assert stats_only.started_at == parse_timestamp("2025-02-10T14:30:55Z")
     assert not stats_only.is_terminal and stats_only.squid is None and not stats_only.is_empty
-    assert RunContext.from_api(None, None).is_empty
+    assert RunInfo.from_api(None, None).is_empty
 
 
 class StubClient:
@@ -124,12 +124,12 @@ class StubClient:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> tuple[RunContextService, StubClient, Store, list[float]]:
+def service(tmp_path: Path) -> tuple[RunInfoFetcher, StubClient, Store, list[float]]:
     store = Store(tmp_path / "s.sqlite3")
     save_run(store, RUN, [task_row(RUN, 0)])
     client = StubClient()
     now = [1_000_000.0]
-    svc = RunContextService(client, store, refresh_seconds=15, retry_seconds=30,  # type: ignore[arg-type]
+    svc = RunInfoFetcher(client, store, refresh_seconds=15, retry_seconds=30,  # type: ignore[arg-type]
                             clock=lambda: now[0])
     return svc, client, store, now
 
@@ -138,10 +138,10 @@ def test_a_finished_run_context_is_fetched_once(service: Any) -> None:
     svc, client, _store, now = service
     first = svc.get(RUN, wait=5)
     assert first.available and first.error is None and not first.pending
-    assert first.context.run.status == "done" and first.context.stats.results_total == 138
+    assert first.info.run.status == "done" and first.info.stats.results_total == 138
     now[0] += 3600
     again = svc.get(RUN, wait=5)
-    assert again.context == first.context
+    assert again.info == first.info
     assert client.calls == [f"runs/{RUN}", f"runs/{RUN}/stats"]
 
 
@@ -150,7 +150,7 @@ def test_a_new_load_of_the_tasks_refetches_the_context(service: Any) -> None:
     svc.get(RUN, wait=5)
     save_run(store, RUN, [task_row(RUN, 0)])  # "Refresh now": a new generation of the tasks
     client.answers[f"runs/{RUN}"]["credit_used"] = 60.0
-    assert svc.get(RUN, wait=5).context.run.credit_used == 60.0
+    assert svc.get(RUN, wait=5).info.run.credit_used == 60.0
     assert len(client.calls) == 4
 
 
@@ -163,7 +163,7 @@ def test_an_unfinished_run_context_is_refreshed_after_the_interval(service: Any)
     assert len(client.calls) == 2  # within the interval: from the store
     now[0] += 11
     client.answers[f"runs/{RUN}"].update(status="done")
-    assert svc.get(RUN, wait=5).context.run.status == "done"
+    assert svc.get(RUN, wait=5).info.run.status == "done"
     assert len(client.calls) == 4
 
 
@@ -171,7 +171,7 @@ def test_a_failure_keeps_what_was_known_and_waits_before_retrying(service: Any) 
     svc, client, store, now = service
     client.failing.add(f"runs/{RUN}/stats")
     first = svc.get(RUN, wait=5)
-    assert first.context.run.status == "done" and first.context.stats is None
+    assert first.info.run.status == "done" and first.info.stats is None
     assert "stats" in first.error and "503" in first.error
     now[0] += 10
     svc.get(RUN, wait=5)
@@ -179,12 +179,12 @@ def test_a_failure_keeps_what_was_known_and_waits_before_retrying(service: Any) 
     now[0] += 25
     client.failing.clear()
     healed = svc.get(RUN, wait=5)
-    assert healed.error is None and healed.context.stats.results_total == 138
+    assert healed.error is None and healed.info.stats.results_total == 138
     # Both calls failing: the last good context stays, with the error alongside.
     save_run(store, RUN, [task_row(RUN, 0)])
     client.failing.update({f"runs/{RUN}", f"runs/{RUN}/stats"})
     broken = svc.get(RUN, wait=5)
-    assert broken.error and broken.context.run.status == "done"
+    assert broken.error and broken.info.run.status == "done"
 
 
 def test_waiting_zero_never_blocks_and_reports_the_fetch_in_flight(service: Any) -> None:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from lobstr_dash.fake import scenarios
-from lobstr_dash.fake.params import LEADS, MAPS, params_for
+from lobstr_dash.fake.inputs import LEADS, MAPS, params_for
 from lobstr_dash.fake.scenarios import Facts, RowContext, row_rng
 from lobstr_dash.fake.timefmt import format_ts, parse_utc
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from browser_support import run_url
 from browser_support import wait_until
 from lobstr_dash.fake.scenarios import HOSTILE_DESC
-from lobstr_dash.security import CONTENT_SECURITY_POLICY
+from lobstr_dash.ops.security import CONTENT_SECURITY_POLICY
 
 # Positions 8, 24, 62 and 78 of the mixed run hold the hostile params and done_reason_desc.
 MIXED_BY_POSITION = run_url("mixed", "?sort=position&dir=asc")

@@ -1,0 +1,59 @@
+"""The `lobstr-dash` command: serve the dashboard, make a password hash, check a running server.
+
+    lobstr-dash serve [--host H] [--port P]   the dashboard under gunicorn, as `make run` starts it
+    lobstr-dash password NAME                 a `name:hash` line for AUTH_USERS
+    lobstr-dash healthcheck                   exit 0 when this container's /healthz answers
+
+Every setting comes from the environment, as in the README (LOBSTR_TOKEN, DATA_DIR, …).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+#: gunicorn reads its settings from this module (the same file `make run` and the image use).
+GUNICORN_CONFIG = "python:lobstr_dash.ops.gunicorn_conf"
+#: The app, built by its factory in each worker.
+APP_SPEC = "lobstr_dash:create_app()"
+
+
+def serve_command(host: str, port: int) -> list[str]:
+    """The gunicorn command line `serve` runs."""
+    return [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "--bind", f"{host}:{port}",
+            APP_SPEC]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command's arguments."""
+    parser = argparse.ArgumentParser(prog="lobstr-dash", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the dashboard (demo data unless LOBSTR_TOKEN)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"),
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    password = commands.add_parser("password", help="print a name:hash line for AUTH_USERS")
+    password.add_argument("name", nargs="?")
+    commands.add_parser("healthcheck", help="exit 0 when this server's /healthz answers")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        command = serve_command(args.host, args.port)
+        os.execv(command[0], command)  # noqa: S606 (our own interpreter, fixed arguments)
+    if args.command == "password":
+        from .ops import hashpw
+
+        return hashpw.main([args.name] if args.name else [])
+    from .ops import healthcheck
+
+    return healthcheck.main()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""The runs service: make sure a run is loaded (or loading), then answer from the store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..domain.tasks import RunSummary
+from ..domain.tasks import position_range
+from ..store import LoadRecord
+from ..store import Store
+from ..upstream.errors import ERRORS_BY_KIND
+from ..upstream.errors import LobstrError
+from ..upstream.errors import LobstrRateLimited
+from .loader import Loader
+from .runinfo import RunInfoAnswer
+from .runinfo import RunInfoFetcher
+
+#: A run of more pages than this loads for seconds: its page shows the first rows at once.
+BIG_RUN_PAGES = 10
+#: A short grace before showing a partial page, so a page that is about to finish is not split.
+FIRST_ROWS_GRACE = 0.3
+#: Longest a page waits for the run info before rendering without it (it shows up later).
+RUN_INFO_WAIT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run as the store holds it now: its load record and the summary of its stored tasks."""
+
+    record: LoadRecord
+    summary: RunSummary
+
+    @property
+    def loading(self) -> bool:
+        """True while pages are still being fetched."""
+        return self.record.is_loading
+
+    @property
+    def refreshing(self) -> bool:
+        """True while a run loaded before is fetched again: its earlier rows stay on show."""
+        return self.record.is_loading and self.record.fetched_at is not None
+
+    @property
+    def incomplete(self) -> bool:
+        """True when the figures do not cover the whole run (loading, or pages failed)."""
+        if self.refreshing:
+            return False
+        return self.record.phase != "done"
+
+    @property
+    def missing_ranges(self) -> list[tuple[int, int]]:
+        """Positions (1-based, inclusive) of the rows whose pages failed to load."""
+        size = self.record.page_size or 100
+        return [position_range(p, size, self.record.total_results)
+                for p in self.record.failed_pages]
+
+    @property
+    def missing_rows(self) -> int:
+        """How many rows the failed pages hold."""
+        return sum(last - first + 1 for first, last in self.missing_ranges)
+
+    @property
+    def unaccounted_rows(self) -> int:
+        """Rows lobstr reported that neither arrived nor belong to a failed page."""
+        total = self.record.total_results
+        if total is None or self.loading:
+            return 0
+        return max(0, total - self.record.rows_stored - self.missing_rows)
+
+    @property
+    def pages_total(self) -> int | None:
+        """The run's page count, once the first page told it."""
+        return self.record.total_pages
+
+    @property
+    def seen(self) -> str:
+        """A token that changes whenever the stored data of the run changes (status polls)."""
+        record = self.record
+        return f"{record.generation}.{record.phase}.{record.pages_done}.{record.fetched_at or 0:.0f}"
+
+
+class RunService:
+    """Starts and awaits loads (and run-info fetches) and reads runs from the store."""
+
+    def __init__(self, store: Store, loader: Loader, info: RunInfoFetcher, *,
+                 live_refresh_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.loader = loader
+        self.info_fetcher = info
+        self.live_refresh_seconds = live_refresh_seconds
+        self._clock = clock
+
+    def ensure(self, run_id: str, wait: float, *, first_rows: bool = False) -> LoadedRun:
+        """Start a load when the store lacks the run or a live run is stale; wait up to `wait` s.
+
+        A finished run whose pages all loaded is answered from the store with no upstream call.
+        With `first_rows`, a big run's page answers as soon as its first rows are in, rather
+        than waiting the whole `wait` for a load that will take longer anyway.
+        Raises the upstream's LobstrError when the run could not be loaded and nothing is stored.
+        """
+        record = self.store.run_state(run_id)
+        if self._needs_load(record):
+            # A live run's periodic refresh re-reads only the pages that can still change.
+            only_live = record is not None and record.is_live and record.phase in ("done", "partial")
+            self.loader.start(run_id, fresh=self._needs_fresh(record), only_live=only_live)
+        record = self._await(run_id, time.monotonic() + wait, first_rows)
+        return self._loaded(record)
+
+    def ensure_with_info(self, run_id: str, wait: float, *,
+                         first_rows: bool = False) -> tuple[LoadedRun, RunInfoAnswer]:
+        """`ensure`, plus the run's own info fetched alongside, within the same wait.
+
+        The info waits at most RUN_INFO_WAIT_SECONDS of it: a slow /v1/runs never holds the
+        table up for long, and it shows up on a later poll.
+        """
+        deadline = time.monotonic() + wait
+        thread = self.info_fetcher.start(run_id)
+        loaded = self.ensure(run_id, wait, first_rows=first_rows)
+        if thread is not None:
+            thread.join(max(0.0, min(deadline - time.monotonic(), RUN_INFO_WAIT_SECONDS)))
+        return loaded, self.info_fetcher.answer(run_id)
+
+    def info(self, run_id: str, wait: float) -> RunInfoAnswer:
+        """The run's own info, fetched when due (waiting up to `wait` s)."""
+        return self.info_fetcher.get(run_id, min(wait, RUN_INFO_WAIT_SECONDS))
+
+    def known_info(self, run_id: str) -> RunInfoAnswer:
+        """The run's own info as kept now, without asking lobstr."""
+        return self.info_fetcher.answer(run_id)
+
+    def refresh(self, run_id: str, *, only_failed: bool) -> bool:
+        """Fetch a run again now (all pages, or only the failed ones); False if a load is running."""
+        return self.loader.start(run_id, fresh=not only_failed)
+
+    def status(self, run_id: str) -> LoadedRun:
+        """Return the current state without starting anything; raises when nothing is known."""
+        record = self.store.run_state(run_id)
+        if record is None:
+            raise LobstrError("this run has not been loaded yet")
+        return self._loaded(record)
+
+    def _needs_load(self, record: LoadRecord | None) -> bool:
+        now = self._clock()
+        if record is None or record.phase == "failed":
+            return True
+        if record.is_loading:
+            # A lease that ran out, or an owner process that is gone, means the loader died:
+            # take the run over and resume it.
+            return (record.lease_until or 0) <= now or self.loader.owner_is_dead(record.owner or "")
+        if record.is_live:
+            return now - (record.fetched_at or 0) >= self.live_refresh_seconds
+        return False
+
+    @staticmethod
+    def _needs_fresh(record: LoadRecord | None) -> bool:
+        """Resume an interrupted load; start over only for a finished (live) run's refresh."""
+        if record is None or record.is_loading:
+            return False
+        if record.phase == "failed":
+            return record.rows_stored > 0
+        return True
+
+    def _await(self, run_id: str, deadline: float, first_rows: bool = False) -> LoadRecord:
+        """Poll the store until the load is over or the (monotonic) deadline passed."""
+        started = time.monotonic()
+        delay = 0.01
+        while True:
+            record = self.store.run_state(run_id)
+            if record is not None and not record.is_loading:
+                break
+            if time.monotonic() >= deadline or record is None:
+                break
+            if (first_rows and record.rows_stored and (record.total_pages or 0) > BIG_RUN_PAGES
+                    and time.monotonic() - started >= FIRST_ROWS_GRACE):
+                break
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.1)
+        if record is None:
+            raise LobstrError("the run could not be loaded")
+        if record.phase == "failed" and record.rows_stored == 0:
+            error_type = ERRORS_BY_KIND.get(record.error_kind or "error", LobstrError)
+            message = record.error_message or "lobstr could not be read"
+            if issubclass(error_type, LobstrRateLimited):
+                # A 503 for rate limiting says when to come back (the Retry-After header):
+                # lobstr's own wait when this process heard it, else a second.
+                wait = max(1.0, self.loader.retry_after(run_id) or 0.0)
+                raise LobstrRateLimited(message, status=record.error_status, retry_after=wait)
+            raise error_type(message, status=record.error_status)
+        return record
+
+    def _loaded(self, record: LoadRecord) -> LoadedRun:
+        return LoadedRun(record=record, summary=self.store.summary(record.run_id))

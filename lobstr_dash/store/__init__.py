@@ -1,0 +1,50 @@
+"""The store: the only code that opens SQLite connections or writes SQL.
+
+`Store` is one object over one file, made of one class per job: the load ledger, task queries,
+aggregates, comparisons of two runs and the run-info records. They share the connection helper
+(`db.py`) and one cache of finished-load figures (`figures.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .aggregates import Aggregates
+from .aggregates import StoredRunFigures
+from .db import Database
+from .figures import FiguresCache
+from .ledger import Ledger
+from .ledger import LoadRecord
+from .migrations import MIGRATIONS
+from .migrations import migrate
+from .pairs import Pairs
+from .runinfo import RunInfoRecord
+from .runinfo import RunInfoRecords
+from .tasks import SORT_COLUMNS
+from .tasks import TaskQueries
+from .windows import SharedWindows
+
+__all__ = ["MIGRATIONS", "SORT_COLUMNS", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store",
+           "StoredRunFigures"]
+
+
+class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords):
+    """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = Database(path)
+        self.path = self.db.path
+        self.figures = FiguresCache()
+        migrate(self.db.connection())
+
+    def schema_version(self) -> int:
+        """Return the schema version recorded in the file."""
+        return int(self.db.connection().execute("PRAGMA user_version").fetchone()[0])
+
+    def probe(self) -> None:
+        """Read the file once (the health check); raises sqlite3.Error when it cannot be read."""
+        self.db.connection().execute("SELECT count(*) FROM runs WHERE run_id = ''").fetchone()
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        self.db.close()

@@ -1,0 +1,254 @@
+"""The load ledger: which runs are loaded, by whom (a lease), which pages arrived or failed.
+
+The `runs` row of a run is the lock that makes a load single-flight across threads and processes:
+a loader claims it with a lease it renews while it works; a lease left by a dead process expires
+(or its owner is seen dead) and the next request resumes the load where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain import gapclass
+from ..domain.tasks import LIVE_STATUSES
+from ..domain.tasks import RunTask
+from ..domain.tasks import params_key
+from ..domain.tasks import search_text
+from .db import Database
+from .figures import FiguresCache
+from .figures import stamp_of
+
+#: The columns a task row is written with, in the order `_record` builds them.
+WRITE_COLUMNS = ("run_id", "id", "position", "task", "status", "done_reason", "done_reason_desc",
+                 "url", "params_json", "started_at", "ended_at", "duration", "expected",
+                 "collected", "gap", "missing_share", "gap_class", "search_text", "params_key")
+
+_UPSERT = (
+    f"INSERT INTO tasks ({', '.join(WRITE_COLUMNS)}) VALUES ({', '.join('?' * len(WRITE_COLUMNS))})"
+    " ON CONFLICT (run_id, id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in WRITE_COLUMNS if c not in ("run_id", "id")))
+
+_LIVE_MARKS = ",".join("?" * len(LIVE_STATUSES))
+_LIVE_VALUES = tuple(sorted(LIVE_STATUSES))
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    """What the store knows about loading one run."""
+
+    run_id: str
+    #: loading | done | partial (some pages failed) | failed (nothing could be read).
+    phase: str
+    generation: int
+    total_results: int | None
+    total_pages: int | None
+    page_size: int | None
+    started_at: float | None
+    finished_at: float | None
+    fetched_at: float | None
+    is_live: bool
+    owner: str | None
+    lease_until: float | None
+    error_kind: str | None
+    error_message: str | None
+    error_status: int | None
+    pages_done: int = 0
+    pages_failed: int = 0
+    rows_stored: int = 0
+    failed_pages: tuple[int, ...] = ()
+
+    @property
+    def is_loading(self) -> bool:
+        """True while a loader holds the run."""
+        return self.phase == "loading"
+
+    @property
+    def is_complete(self) -> bool:
+        """True when every page of the current generation loaded."""
+        return self.phase == "done"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _record(run_id: str, task: RunTask, position: int) -> tuple[Any, ...]:
+    """The values of one task row, in WRITE_COLUMNS order."""
+    params = dict(task.params)
+    return (run_id, task.id, position, task.task, task.status, task.done_reason,
+            task.done_reason_desc, task.url, _dumps(params), task.started_at, task.ended_at,
+            task.duration, task.expected, task.collected, task.gap, task.missing_share,
+            gapclass.classify(task.status, task.done_reason, task.expected, task.collected),
+            search_text(params), params_key(params))
+
+
+class Ledger:
+    """Load-ledger statements; mixed into `Store`, which provides `db` and `figures`."""
+
+    db: Database
+    figures: FiguresCache
+
+    def run_state(self, run_id: str) -> LoadRecord | None:
+        """Return the load record of a run, with its page and row counts, or None if never seen."""
+        with self.db.snapshot() as conn:  # pages done and rows stored from the same commit
+            row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                return None
+            pages = conn.execute(
+                "SELECT page, state FROM pages WHERE run_id = ? AND generation = ? ORDER BY page",
+                (run_id, row["generation"])).fetchall()
+            stored = self.figures.get(run_id, "rows", None, stamp_of(row), lambda: conn.execute(
+                "SELECT count(*) FROM tasks WHERE run_id = ?", (run_id,)).fetchone()[0])
+        failed = tuple(p["page"] for p in pages if p["state"] == "failed")
+        return LoadRecord(
+            run_id=row["run_id"], phase=row["state"], generation=row["generation"],
+            total_results=row["total_results"], total_pages=row["total_pages"],
+            page_size=row["page_size"], started_at=row["started_at"],
+            finished_at=row["finished_at"], fetched_at=row["fetched_at"],
+            is_live=bool(row["is_live"]), owner=row["owner"], lease_until=row["lease_until"],
+            error_kind=row["error_kind"], error_message=row["error_message"],
+            error_status=row["error_status"],
+            pages_done=sum(1 for p in pages if p["state"] == "done"),
+            pages_failed=len(failed), rows_stored=stored, failed_pages=failed)
+
+    def claim(self, run_id: str, owner: str, lease_seconds: float, *, fresh: bool,
+              now: float | None = None,
+              owner_is_dead: Callable[[str], bool] | None = None) -> int | None:
+        """Take the right to load a run; return the generation to load, or None if someone holds it.
+
+        `fresh` starts a new generation (every page fetched again); otherwise the loader resumes
+        the current one and fetches only the pages it lacks. A load held under a live lease is
+        left alone unless `owner_is_dead` says its owner no longer runs.
+        """
+        now = time.time() if now is None else now
+        with self.db.transaction(immediate=True) as conn:
+            row = conn.execute(
+                "SELECT state, generation, lease_until, owner FROM runs WHERE run_id = ?",
+                (run_id,)).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO runs (run_id, state, generation, started_at, owner, lease_until)"
+                    " VALUES (?, 'loading', 1, ?, ?, ?)", (run_id, now, owner, now + lease_seconds))
+                return 1
+            if row["state"] == "loading" and (row["lease_until"] or 0) > now:
+                if owner_is_dead is None or not owner_is_dead(row["owner"] or ""):
+                    return None
+                fresh = False  # resume what the dead loader left
+            generation = row["generation"] + (1 if fresh else 0)
+            conn.execute(
+                "UPDATE runs SET state = 'loading', generation = ?, started_at = ?, owner = ?,"
+                " lease_until = ?, finished_at = NULL, error_kind = NULL, error_message = NULL,"
+                " error_status = NULL WHERE run_id = ?",
+                (generation, now, owner, now + lease_seconds, run_id))
+            return int(generation)
+
+    def set_totals(self, run_id: str, total_results: int | None, total_pages: int,
+                   page_size: int) -> None:
+        """Record the run's size as the first page reported it."""
+        self.db.connection().execute(
+            "UPDATE runs SET total_results = ?, total_pages = ?, page_size = ? WHERE run_id = ?",
+            (total_results, total_pages, page_size, run_id))
+
+    def pages_to_fetch(self, run_id: str, generation: int, total_pages: int) -> list[int]:
+        """Return the pages of 1..total_pages not yet loaded in this generation."""
+        done = {r[0] for r in self.db.connection().execute(
+            "SELECT page FROM pages WHERE run_id = ? AND generation = ? AND state = 'done'",
+            (run_id, generation))}
+        return [p for p in range(1, total_pages + 1) if p not in done]
+
+    def save_page(self, run_id: str, generation: int, page: int, page_size: int,
+                  rows: Sequence[dict[str, Any]], owner: str, lease_seconds: float) -> int:
+        """Upsert one page's rows and mark the page done, in one transaction; return rows kept."""
+        now = time.time()
+        records = []
+        for index, raw in enumerate(rows):
+            try:
+                task = RunTask.from_api(raw)
+            except ValueError:
+                continue  # a row without an id cannot be told apart from others
+            records.append(_record(run_id, task, (page - 1) * page_size + index + 1))
+        with self.db.transaction(immediate=True) as conn:
+            conn.executemany(_UPSERT, records)
+            conn.execute(
+                "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error,"
+                " fetched_at) VALUES (?, ?, ?, 'done', ?, NULL, ?)",
+                (run_id, page, generation, len(records), now))
+            conn.execute("UPDATE runs SET lease_until = ? WHERE run_id = ? AND owner = ?",
+                         (now + lease_seconds, run_id, owner))
+        return len(records)
+
+    def renew_lease(self, run_id: str, owner: str, lease_seconds: float) -> None:
+        """Extend a loader's claim on a run while it waits (only while it still owns it)."""
+        self.db.connection().execute(
+            "UPDATE runs SET lease_until = ? WHERE run_id = ? AND owner = ?",
+            (time.time() + lease_seconds, run_id, owner))
+
+    def live_pages(self, run_id: str, page_size: int) -> set[int]:
+        """The upstream pages whose rows held a task that was still running when last read."""
+        rows = self.db.connection().execute(
+            f"SELECT DISTINCT (position - 1) / ? + 1 FROM tasks WHERE run_id = ?"
+            f" AND lower(status) IN ({_LIVE_MARKS})", (page_size, run_id, *_LIVE_VALUES))
+        return {int(r[0]) for r in rows}
+
+    def carry_pages(self, run_id: str, generation: int, pages: Iterable[int]) -> None:
+        """Count pages loaded earlier as loaded in this generation (their tasks were all final)."""
+        with self.db.transaction(immediate=True) as conn:
+            conn.executemany(
+                "UPDATE pages SET generation = ? WHERE run_id = ? AND page = ? AND state = 'done'",
+                [(generation, run_id, page) for page in pages])
+
+    def fail_page(self, run_id: str, generation: int, page: int, error: str) -> None:
+        """Record that a page could not be loaded after its retries."""
+        self.db.connection().execute(
+            "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error, fetched_at)"
+            " VALUES (?, ?, ?, 'failed', 0, ?, ?)", (run_id, page, generation, error, time.time()))
+
+    def finish(self, run_id: str, owner: str) -> None:
+        """Close a load: done or partial by its failed pages, and whether tasks are still live."""
+        now = time.time()
+        with self.db.transaction(immediate=True) as conn:
+            generation = conn.execute("SELECT generation FROM runs WHERE run_id = ?",
+                                      (run_id,)).fetchone()[0]
+            failed = conn.execute(
+                "SELECT count(*) FROM pages WHERE run_id = ? AND generation = ? AND state = 'failed'",
+                (run_id, generation)).fetchone()[0]
+            live = conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ? AND lower(status) IN"
+                f" ({_LIVE_MARKS}))", (run_id, *_LIVE_VALUES)).fetchone()[0]
+            conn.execute(
+                "UPDATE runs SET state = ?, finished_at = ?, fetched_at = ?, is_live = ?,"
+                " owner = NULL, lease_until = NULL WHERE run_id = ? AND owner = ?",
+                ("partial" if failed else "done", now, now, int(bool(live)), run_id, owner))
+
+    def fail_load(self, run_id: str, owner: str, kind: str, message: str,
+                  status: int | None) -> None:
+        """Close a load that could not start (its first page failed)."""
+        self.db.connection().execute(
+            "UPDATE runs SET state = 'failed', finished_at = ?, error_kind = ?, error_message = ?,"
+            " error_status = ?, owner = NULL, lease_until = NULL WHERE run_id = ? AND owner = ?",
+            (time.time(), kind, message, status, run_id, owner))
+
+    def generation(self, run_id: str) -> int | None:
+        """The run's current load generation, or None if it was never claimed."""
+        row = self.db.connection().execute(
+            "SELECT generation FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def recent_runs(self, limit: int = 10) -> list[sqlite3.Row]:
+        """The runs most recently fetched or started, newest first."""
+        return self.db.connection().execute(
+            "SELECT run_id, state, total_results, fetched_at FROM runs WHERE state != 'failed'"
+            " ORDER BY coalesce(fetched_at, started_at) DESC LIMIT ?", (limit,)).fetchall()
+
+    def forget(self, run_ids: Iterable[str]) -> None:
+        """Delete runs, their pages, tasks and run info (tests and maintenance)."""
+        with self.db.transaction(immediate=True) as conn:
+            for run_id in run_ids:
+                for table in ("tasks", "pages", "runs", "run_info"):
+                    conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+                self.figures.forget(run_id)

@@ -1,0 +1,132 @@
+"""The store's schema as numbered migrations; `PRAGMA user_version` records which have run.
+
+Each migration is a sequence of statements, run one by one in one transaction: no statement is
+ever split out of a longer text, so a `;` inside a string or a comment cannot cut one in two.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+#: MIGRATIONS[i] takes the schema from version i to i + 1.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: runs (the load ledger), their pages, and their tasks with the columns filters sort on.
+    (
+        """CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL,            -- loading | done | partial | failed
+            generation INTEGER NOT NULL DEFAULT 1,
+            total_results INTEGER,
+            total_pages INTEGER,
+            page_size INTEGER,
+            started_at REAL,
+            finished_at REAL,
+            fetched_at REAL,
+            is_live INTEGER NOT NULL DEFAULT 0,
+            owner TEXT,
+            lease_until REAL,
+            error_kind TEXT,
+            error_message TEXT,
+            error_status INTEGER
+        )""",
+        """CREATE TABLE pages (
+            run_id TEXT NOT NULL,
+            page INTEGER NOT NULL,
+            generation INTEGER NOT NULL,
+            state TEXT NOT NULL,            -- done | failed
+            rows INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            fetched_at REAL,
+            PRIMARY KEY (run_id, page)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE tasks (
+            run_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            task TEXT,
+            status TEXT,
+            done_reason TEXT,
+            done_reason_desc TEXT,
+            url TEXT,
+            params_json TEXT NOT NULL,
+            search_text TEXT NOT NULL,
+            started_at REAL,
+            ended_at REAL,
+            duration REAL,
+            expected INTEGER,
+            collected INTEGER,
+            gap INTEGER,
+            missing_share REAL,
+            raw_json TEXT NOT NULL,
+            PRIMARY KEY (run_id, id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX tasks_gap ON tasks (run_id, gap)",
+        "CREATE INDEX tasks_position ON tasks (run_id, position)",
+        "CREATE INDEX tasks_status ON tasks (run_id, status)",
+        "CREATE INDEX tasks_reason ON tasks (run_id, done_reason)",
+    ),
+    # 2: each task's gap class (a facet and filter), a key of its params (to pair the tasks of two
+    # runs), and the cached run context (GET /v1/runs/{id} and its /stats). Existing rows get
+    # their class and key from the same Python code that computes them on save.
+    (
+        "ALTER TABLE tasks ADD COLUMN gap_class TEXT",
+        "ALTER TABLE tasks ADD COLUMN params_key TEXT",
+        "UPDATE tasks SET gap_class = lobstr_gap_class(status, done_reason, expected, collected),"
+        " params_key = lobstr_params_key(params_json)",
+        "CREATE INDEX tasks_class ON tasks (run_id, gap_class)",
+        "CREATE INDEX tasks_task ON tasks (run_id, task)",
+        "CREATE INDEX tasks_params_key ON tasks (run_id, params_key)",
+        """CREATE TABLE run_context (
+            run_id TEXT PRIMARY KEY,
+            run_json TEXT,
+            stats_json TEXT,
+            generation INTEGER,
+            fetched_at REAL,
+            error_kind TEXT,
+            error_message TEXT,
+            failed_at REAL
+        )""",
+    ),
+    # 3: covering indexes for the aggregates (reason cards, charts, gap-class counts), so they read
+    # narrow index entries instead of the wide task rows: about 5x faster at 100,000 tasks.
+    (
+        "CREATE INDEX tasks_reason_figures ON tasks"
+        " (run_id, done_reason, gap, status, expected, collected, gap_class)",
+        "CREATE INDEX tasks_time_figures ON tasks"
+        " (run_id, started_at, position, ended_at, expected, collected, gap, status, done_reason,"
+        " gap_class)",
+        "CREATE INDEX tasks_reason_desc ON tasks (run_id, done_reason, done_reason_desc)"
+        " WHERE done_reason_desc IS NOT NULL",
+    ),
+    # 4: drop the copy of each upstream row. Nothing read it, and at ~1.2 KB a row it made every
+    # scan of a 100,000-task run read ~200 MB (text filter: 162 ms -> ~60 ms without it).
+    (
+        "ALTER TABLE tasks DROP COLUMN raw_json",
+    ),
+    # 5: the table of what lobstr says about a run itself is named for what it holds.
+    (
+        "ALTER TABLE run_context RENAME TO run_info",
+    ),
+)
+
+
+def migrate(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> int:
+    """Bring a connection's schema up to the newest version, one step per transaction.
+
+    Safe when several processes open a new file at once: each step re-reads the version under
+    the write lock and skips what another process already did. Returns the version reached.
+    """
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    for target in range(version + 1, len(MIGRATIONS) + 1):
+        conn.execute(begin)
+        try:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if current < target:
+                for statement in MIGRATIONS[target - 1]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return len(MIGRATIONS)

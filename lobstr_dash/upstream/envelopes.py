@@ -1,0 +1,77 @@
+"""lobstr's list envelopes (`data`, `total_results`, `total_pages`, `limit`…), read defensively."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.values import as_count
+from .errors import LobstrBadResponse
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One page of a lobstr list: its rows (objects only) and its counters."""
+
+    rows: list[Mapping[str, Any]]
+    total: int | None
+    page: int
+    total_pages: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        """True when a later page exists."""
+        return self.page < self.total_pages
+
+
+def parse_envelope(body: Any, page: int, limit: int) -> Envelope:
+    """Read `data`, `total_results`, `total_pages` and `limit`; tolerate missing counters."""
+    data = body.get("data") if isinstance(body, Mapping) else body
+    rows = [row for row in data if isinstance(row, Mapping)] if isinstance(data, list) else []
+    counters = body if isinstance(body, Mapping) else {}
+    size = as_count(counters.get("limit")) or limit
+    total = as_count(counters.get("total_results"))
+    total_pages = as_count(counters.get("total_pages"))
+    if total_pages is None:
+        if total is not None:
+            total_pages = max(1, -(-total // size))
+        else:
+            total_pages = page + 1 if len(rows) >= size else page
+    return Envelope(rows, total, page, max(total_pages, 1), size)
+
+
+@dataclass(frozen=True)
+class RunTaskPage:
+    """One page of /v1/runtasks: the envelope's counters and its raw rows."""
+
+    page: int
+    limit: int
+    total_results: int | None
+    total_pages: int
+    rows: list[dict[str, Any]]
+
+
+def _as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_runtask_page(body: Any, page: int, limit: int) -> RunTaskPage:
+    """Check a /v1/runtasks envelope and return its counters and rows; raises LobstrBadResponse."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+        raise LobstrBadResponse("lobstr answered without the documented `data` list of run tasks")
+    rows = [row for row in body["data"] if isinstance(row, Mapping)]
+    if len(rows) != len(body["data"]):
+        raise LobstrBadResponse("lobstr answered run tasks that are not JSON objects")
+    total = _as_int(body.get("total_results"))
+    page_size = _as_int(body.get("limit")) or limit
+    total_pages = _as_int(body.get("total_pages"))
+    if total_pages is None:
+        if total is not None:
+            total_pages = -(-total // page_size) if page_size else page
+        else:
+            # Without counters a short page is the last one.
+            total_pages = page + 1 if len(rows) >= page_size else page
+    return RunTaskPage(page=page, limit=page_size, total_results=total,
+                       total_pages=total_pages, rows=[dict(r) for r in rows])

@@ -1,0 +1,109 @@
+"""The app's collaborators (client, limiter, store, loader, run info, lists), built once per app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .config import DEMO_TOKEN
+from .loading.lists import Lists
+from .loading.loader import Loader
+from .loading.runinfo import RunInfoFetcher
+from .loading.runs import RunService
+from .store import SharedWindows
+from .store import Store
+from .upstream.client import LobstrClient
+from .upstream.ratelimit import SlidingWindowLimiter
+from .upstream.transport import WSGIAdapter
+
+#: The fake lobstr API answers demo mode's requests in-process under this never-resolvable host.
+DEMO_API_BASE = "http://lobstr-demo.invalid/v1"
+#: After a failed run-info fetch, wait this long before asking lobstr again.
+RUN_INFO_RETRY_SECONDS = 30.0
+
+
+@dataclass
+class Observers:
+    """Who hears of upstream work (the metrics); every part is optional."""
+
+    #: (endpoint, outcome, seconds) for every upstream request.
+    upstream: Callable[[str, int | str, float], None] | None = None
+    #: Seconds a call waited for the rate limiter.
+    rate_limit_wait: Callable[[float], None] | None = None
+    #: A context manager around each load, start to end.
+    track_load: Callable[[], AbstractContextManager[Any]] | None = None
+
+
+@dataclass
+class Services:
+    """What the views use; the app keeps one in `app.extensions["lobstr_dash"]`."""
+
+    client: LobstrClient
+    store: Store
+    loader: Loader
+    runs: RunService
+    lists: Lists
+    demo_runs: list[Any] = field(default_factory=list)
+
+
+def _in_process_session(base_url: str, wsgi_app: Any) -> requests.Session:
+    """A requests session whose calls to `base_url`'s host are answered by a WSGI app in-process."""
+    session = requests.Session()
+    scheme, rest = base_url.split("://", 1)
+    session.mount(f"{scheme}://{rest.split('/', 1)[0]}/", WSGIAdapter(wsgi_app))
+    return session
+
+
+def build_services(config: dict[str, Any], observers: Observers | None = None) -> Services:
+    """Build the client (real, or against the built-in fake in demo mode), store and loader.
+
+    `UPSTREAM_WSGI_APP` (tests only) answers upstream calls from a WSGI app in this process, as
+    demo mode does with the built-in fake.
+    """
+    observers = observers or Observers()
+    data_dir = Path(config["DATA_DIR"])
+    # One budget for all worker processes sharing DATA_DIR: lobstr counts per account.
+    runtasks_limit = int(config["LOBSTR_RATE_LIMIT"])
+    limiter = SlidingWindowLimiter(int(config["LOBSTR_RATE_LIMIT_OTHER"]),
+                                   float(config["LOBSTR_RATE_WINDOW"]),
+                                   limits={"runtasks": runtasks_limit, "tasks": runtasks_limit},
+                                   book=SharedWindows(data_dir / "ratelimit.sqlite3"),
+                                   on_wait=observers.rate_limit_wait)
+    demo_runs: list[Any] = []
+    session = None
+    base_url, token = config["LOBSTR_API_BASE"], config["LOBSTR_TOKEN"]
+    if config["DEMO_MODE"]:
+        from .fake import DEMO_RUNS
+        from .fake import FakeConfig
+        from .fake import create_fake_app
+
+        fake = create_fake_app(FakeConfig(latency_ms=int(config["DEMO_LATENCY_MS"]),
+                                          tokens={DEMO_TOKEN}))
+        base_url, token, demo_runs = DEMO_API_BASE, DEMO_TOKEN, list(DEMO_RUNS)
+        session = _in_process_session(base_url, fake)
+    elif config.get("UPSTREAM_WSGI_APP") is not None:
+        session = _in_process_session(base_url, config["UPSTREAM_WSGI_APP"])
+    client = LobstrClient(
+        base_url, token, connect_timeout=float(config["LOBSTR_CONNECT_TIMEOUT"]),
+        read_timeout=float(config["LOBSTR_READ_TIMEOUT"]),
+        max_attempts=int(config["LOBSTR_MAX_ATTEMPTS"]),
+        retry_budget=float(config["LOBSTR_RETRY_BUDGET"]),
+        max_retry_after=float(config["LOBSTR_MAX_RETRY_AFTER"]),
+        backoff_base=float(config["LOBSTR_BACKOFF_BASE"]), limiter=limiter,
+        session=session, observer=observers.upstream)
+    store = Store(data_dir / "lobstr-dash.sqlite3")
+    loader = Loader(client, store, concurrency=int(config["LOBSTR_CONCURRENCY"]),
+                    page_size=int(config["LOBSTR_PAGE_SIZE"]),
+                    lease_seconds=float(config["LOAD_LEASE_SECONDS"]),
+                    track_load=observers.track_load)
+    info = RunInfoFetcher(client, store, refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]),
+                          retry_seconds=RUN_INFO_RETRY_SECONDS)
+    runs = RunService(store, loader, info,
+                      live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]))
+    return Services(client=client, store=store, loader=loader, runs=runs, lists=Lists(client),
+                    demo_runs=demo_runs)
