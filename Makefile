@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# Test processes: one per core (pytest-xdist); WORKERS=0 runs them in this process.
+WORKERS ?= auto
+PYTEST := $(BIN)/pytest -q -n $(WORKERS)
 
-.PHONY: run test lint unit browser screenshot bench loadtest clean image-check password
+.PHONY: run test lint unit quick browser screenshot bench loadtest clean image-check password
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +32,19 @@ run: $(BIN)/.installed static/htmx.min.js
 ## test: lint, Dockerfile lint, and every test (browser tests run when Chromium is installed)
 test: $(BIN)/.installed static/htmx.min.js $(AXE) lint
 	@[ -x $(CHROMIUM) ] || echo "make test: Chromium not found at $(CHROMIUM): the browser tests will be SKIPPED (apt-get install chromium)"
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 ## unit: every test except the browser ones
 unit: $(BIN)/.installed static/htmx.min.js
-	$(BIN)/pytest -q -m "not browser"
+	$(PYTEST) -m "not browser"
+
+## quick: the tests that take under a couple of seconds each (no browser, none marked slow)
+quick: $(BIN)/.installed static/htmx.min.js
+	$(PYTEST) -m "not browser and not slow"
 
 ## browser: only the browser tests (Playwright driving $(CHROMIUM)); screenshots go to test-artifacts/
 browser: $(BIN)/.installed static/htmx.min.js $(AXE)
-	$(BIN)/pytest -q -m browser
+	$(PYTEST) -m browser
 
 ## screenshot: regenerate the README's docs/screenshot-run.png from the aborted demo run
 screenshot: $(BIN)/.installed static/htmx.min.js

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -96,14 +97,16 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
         max_retry_after=float(config["LOBSTR_MAX_RETRY_AFTER"]),
         backoff_base=float(config["LOBSTR_BACKOFF_BASE"]), limiter=limiter,
         session=session, observer=observers.upstream)
-    store = Store(data_dir / "lobstr-dash.sqlite3")
+    # CLOCK (tests only): a wall clock to move by hand instead of sleeping.
+    clock = config.get("CLOCK") or time.time
+    store = Store(data_dir / "lobstr-dash.sqlite3", clock=clock)
     loader = Loader(client, store, concurrency=int(config["LOBSTR_CONCURRENCY"]),
                     page_size=int(config["LOBSTR_PAGE_SIZE"]),
                     lease_seconds=float(config["LOAD_LEASE_SECONDS"]),
                     track_load=observers.track_load)
     info = RunInfoFetcher(client, store, refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]),
-                          retry_seconds=RUN_INFO_RETRY_SECONDS)
+                          retry_seconds=RUN_INFO_RETRY_SECONDS, clock=clock)
     runs = RunService(store, loader, info,
-                      live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]))
+                      live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]), clock=clock)
     return Services(client=client, store=store, loader=loader, runs=runs, lists=Lists(client),
                     demo_runs=demo_runs)

@@ -1,4 +1,10 @@
-"""Shared fixtures: an app against a mocked lobstr (see support.py for the mock itself)."""
+"""Shared fixtures: every test's lobstr is the real fake (lobstr_dash.fake), from one factory.
+
+`upstream` is that fake, answering in-process; `make_app` builds dashboards against it; `fake_lobstr`
+builds more fakes (other tokens, latency, faults, a fake clock); `served_fake` puts one on a
+loopback port for the tests that need real HTTP. requests_mock is kept for the client tests about
+one exact HTTP answer.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +12,68 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import requests_mock as requests_mock_module
 from flask import Flask
 
 from lobstr_dash import create_app
-from support import API
-from support import TOKEN
-from support import MockUpstream
+from support import FakeLobstr
+from support import dashboard_config
+
+
+class FakeClock:
+    """A wall clock tests move by hand: `clock()` reads it, `clock.advance(s)` moves it."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @pytest.fixture
-def upstream(requests_mock: requests_mock_module.Mocker) -> MockUpstream:
-    """The mocked lobstr API."""
-    return MockUpstream(requests_mock)
+def fake_clock() -> FakeClock:
+    """A clock to hand to a dashboard (`CLOCK`) or a fake (`clock=`)."""
+    return FakeClock()
 
 
 @pytest.fixture
-def make_app(tmp_path: Any) -> Iterator[Callable[..., Flask]]:
-    """Build apps against the mocked lobstr; every app of a test shares one data directory."""
+def fake_lobstr() -> Callable[..., FakeLobstr]:
+    """Build fake lobstr APIs: fake_lobstr(tokens=…, latency_ms=…, extra_runs=…, faults=…)."""
+    return FakeLobstr
+
+
+@pytest.fixture
+def served_fake() -> Iterator[Callable[..., tuple[FakeLobstr, str]]]:
+    """Serve fakes on loopback ports: served_fake(**FakeConfig fields) → (fake, base URL)."""
+    stops: list[Any] = []
+
+    def serve(**config: Any) -> tuple[FakeLobstr, str]:
+        fake = FakeLobstr(**config)
+        served = fake.serve()
+        base_url = served.__enter__()
+        stops.append(served)
+        return fake, base_url
+
+    yield serve
+    for served in reversed(stops):
+        served.__exit__(None, None, None)
+
+
+@pytest.fixture
+def upstream() -> FakeLobstr:
+    """The fake lobstr API the test's dashboards talk to, in-process."""
+    return FakeLobstr()
+
+
+@pytest.fixture
+def make_app(tmp_path: Any, upstream: FakeLobstr) -> Iterator[Callable[..., Flask]]:
+    """Build dashboards against `upstream`; every app of a test shares one data directory."""
     apps: list[Flask] = []
 
     def make(**overrides: Any) -> Flask:
-        config = {
-            "LOBSTR_TOKEN": TOKEN, "LOBSTR_API_BASE": API, "DATA_DIR": str(tmp_path / "data"),
-            "LOAD_WAIT_SECONDS": 10.0, "EXPORT_WAIT_SECONDS": 10.0, "LOBSTR_BACKOFF_BASE": 0.001,
-            "LOBSTR_RETRY_BUDGET": 5.0, "LOBSTR_MAX_RETRY_AFTER": 2.0,
-        }
-        config.update(overrides)
-        app = create_app(config)
+        app = create_app(dashboard_config(upstream, str(tmp_path / "data"), **overrides))
         apps.append(app)
         return app
 
@@ -46,7 +86,7 @@ def make_app(tmp_path: Any) -> Iterator[Callable[..., Flask]]:
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Flask:
-    """One app against the mocked lobstr."""
+    """One app against the fake lobstr."""
     return make_app()
 
 

@@ -1,14 +1,24 @@
-"""Test data shared by test modules: a mocked lobstr upstream and rows shaped like its answers."""
+"""The one fake lobstr the tests use: lobstr_dash.fake, in-process or on a loopback port.
+
+`FakeLobstr` wraps the real fake API (the same one demo mode serves) with the handles tests need:
+runs made of hand-written rows, failures with exact bodies and headers, a gate that holds pages
+back, a hook between pages, and the log of what it was asked. A dashboard reaches it in-process
+(`dashboard_config`) or over real HTTP (`FakeLobstr.serve`).
+"""
 
 from __future__ import annotations
 
-import json
 import threading
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import requests_mock as requests_mock_module
+from flask import Flask
+
+from lobstr_dash.fake import FakeConfig
+from lobstr_dash.fake import FaultRule
+from lobstr_dash.fake import create_fake_app
+from lobstr_dash.fake import serve_in_thread
 
 TOKEN = "tok-SECRET-6f1c2e9a"
 API = "https://lobstr.test/v1"
@@ -33,63 +43,86 @@ def make_rows(run_id: str, count: int, *, short_every: int = 3) -> list[dict[str
     return rows
 
 
-class MockUpstream:
-    """A lobstr /v1/runtasks served through requests_mock: runs, injected failures, call counts."""
+class FakeLobstr:
+    """The fake lobstr API of lobstr_dash.fake with the handles tests use."""
 
-    def __init__(self, mocker: requests_mock_module.Mocker, base: str = API) -> None:
-        self.runs: dict[str, list[dict[str, Any]]] = {}
-        self.failures: dict[tuple[str, int], list[tuple[int, Any, dict[str, str]]]] = {}
-        self.calls: Counter[tuple[str, int]] = Counter()
-        self.tokens_seen: list[str] = []
-        self.delay = 0.0
-        self.gate: threading.Event | None = None
-        #: Called with (run, page) before each page is answered: lets a test change the run.
-        self.before_page: Callable[[str, int], None] | None = None
-        self._lock = threading.Lock()
-        mocker.get(f"{base}/runtasks", text=self._runtasks)
+    def __init__(self, **config: Any) -> None:
+        config.setdefault("tokens", {TOKEN})
+        self.app: Flask = create_fake_app(FakeConfig(**config))
+        self.state = self.app.extensions["fake"]
+
+    # -- what it serves ------------------------------------------------------------------
 
     def add_run(self, run_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Serve these rows for a run."""
-        self.runs[run_id] = rows
-        return rows
+        """Serve these rows for a run (changing the list later changes what is served)."""
+        return self.state.catalog.put_rows(run_id, rows)
 
     def fail(self, run_id: str, page: int, status: int, body: Any = None, *, times: int = 1,
-             headers: dict[str, str] | None = None) -> None:
-        """Answer `status` for the next `times` requests of a page (times=0: forever)."""
-        entry = (status, body if body is not None else {"detail": f"boom {status}"}, headers or {})
-        self.failures[(run_id, page)] = [entry] * (times or 10_000)
+             headers: dict[str, str] | None = None) -> FaultRule:
+        """Answer `status` (with `body`, default `{"detail": "boom <status>"}`) to the next
+        `times` requests for a run's page; times=0: for ever."""
+        return self.state.faults.append(FaultRule(
+            endpoint="runtasks", run=run_id, page=page, status=status, times=times or None,
+            payload=body if body is not None else {"detail": f"boom {status}"}, headers=headers))
+
+    def rule(self, **fields: Any) -> FaultRule:
+        """Add any fault rule (see lobstr_dash.fake.faults.FaultRule)."""
+        return self.state.faults.append(FaultRule(**fields))
+
+    @property
+    def gate(self) -> threading.Event | None:
+        """While an unset Event, runtasks answers wait for it (a load in flight)."""
+        return self.state.hold
+
+    @gate.setter
+    def gate(self, event: threading.Event | None) -> None:
+        self.state.hold = event
+
+    @property
+    def before_page(self) -> Callable[[str | None, int | None], None] | None:
+        """Called with (run, page) before each runtasks answer."""
+        return self.state.before_page
+
+    @before_page.setter
+    def before_page(self, hook: Callable[[str | None, int | None], None] | None) -> None:
+        self.state.before_page = hook
+
+    # -- what it was asked ---------------------------------------------------------------
 
     def count(self, run_id: str | None = None, page: int | None = None) -> int:
-        """Requests received for a run (and page)."""
-        return sum(n for (r, p), n in self.calls.items()
-                   if (run_id is None or r == run_id) and (page is None or p == page))
+        """runtasks requests received for a run (and page)."""
+        return self.state.count(endpoint="runtasks", run=run_id, page=page)
 
-    def _runtasks(self, request: Any, context: Any) -> str:
-        run_id = request.qs.get("run", [""])[0]
-        page = int(request.qs.get("page", ["1"])[0])
-        limit = int(request.qs.get("limit", ["50"])[0])
-        with self._lock:
-            self.calls[(run_id, page)] += 1
-            self.tokens_seen.append(request.headers.get("Authorization", ""))
-            pending = self.failures.get((run_id, page))
-            failure = pending.pop(0) if pending else None
-        if self.gate is not None:
-            self.gate.wait(10)
-        if self.before_page is not None:
-            self.before_page(run_id, page)
-        if failure:
-            status, body, headers = failure
-            context.status_code = status
-            context.headers.update(headers)
-            return body if isinstance(body, str) else json.dumps(body)
-        if run_id not in self.runs:
-            context.status_code = 404
-            return json.dumps({"error": {"message": "Run not found", "type": "not_found_error",
-                                         "param": "run"}})
-        rows = self.runs[run_id]
-        total_pages = max(1, -(-len(rows) // limit))
-        data = rows[(page - 1) * limit: page * limit]
-        return json.dumps({"total_results": len(rows), "limit": limit, "page": page,
-                           "total_pages": total_pages, "result_from": (page - 1) * limit + 1,
-                           "result_to": (page - 1) * limit + len(data), "data": data,
-                           "next": None, "previous": None})
+    def requests(self, endpoint: str | None = None) -> int:
+        """Requests received for an endpoint (None: any), answered or refused."""
+        return self.state.count(endpoint=endpoint)
+
+    @property
+    def tokens_seen(self) -> list[str]:
+        """The Authorization header of every request, in order."""
+        return [record.token for record in self.state.requests]
+
+    # -- where it is ---------------------------------------------------------------------
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve it on a loopback port for the block; yields its /v1 base URL."""
+        base_url, stop = serve_in_thread(self.app)
+        try:
+            yield base_url
+        finally:
+            stop()
+
+
+def dashboard_config(fake: FakeLobstr | None, data_dir: str, *, base_url: str = API,
+                     **overrides: Any) -> dict[str, Any]:
+    """A dashboard config against a fake: in-process (`fake` given) or over HTTP at `base_url`."""
+    config: dict[str, Any] = {
+        "LOBSTR_TOKEN": TOKEN, "LOBSTR_API_BASE": base_url, "DATA_DIR": data_dir,
+        "LOAD_WAIT_SECONDS": 10.0, "EXPORT_WAIT_SECONDS": 10.0, "LOBSTR_BACKOFF_BASE": 0.001,
+        "LOBSTR_RETRY_BUDGET": 5.0, "LOBSTR_MAX_RETRY_AFTER": 2.0,
+    }
+    if fake is not None:
+        config["UPSTREAM_WSGI_APP"] = fake.app
+    config.update(overrides)
+    return config

@@ -203,7 +203,7 @@ def test_users_are_name_hash_entries_separated_by_commas_or_newlines() -> None:
     ("alice:hunter2-plain-text", "not a password hash"),
     (f"alice:{ALICE},alice:{BOB}", "appears twice"),
     (f":{ALICE}", "without a hash"),
-])
+], ids=["no-hash", "plain-text", "twice", "no-name"])
 def test_bad_user_entries_stop_the_app_from_starting(spec: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
         parse_users(spec)

@@ -21,10 +21,7 @@ from lobstr_dash.render import requeue
 from lobstr_dash.fake import DEMO_RUN_IDS
 from lobstr_dash.fake import DEMO_RUNS
 from lobstr_dash.fake import HISTORY_RUN_IDS
-from lobstr_dash.fake import FakeConfig
 from lobstr_dash.fake import FaultRule
-from lobstr_dash.fake import create_fake_app
-from lobstr_dash.fake import serve_in_thread
 
 TOKEN = "browse-token-5c1e"
 CLEAN, ABORTED, MIXED = DEMO_RUN_IDS["clean"], DEMO_RUN_IDS["aborted"], DEMO_RUN_IDS["mixed"]
@@ -35,12 +32,10 @@ LEADS = DEMO_RUNS[2].squid_id
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[Flask, str]]:
+def fake(served_fake: Any) -> tuple[Flask, str]:
     """The fake lobstr API on a loopback port."""
-    app = create_fake_app(FakeConfig(tokens={TOKEN}))
-    base_url, stop = serve_in_thread(app)
-    yield app, base_url
-    stop()
+    fake, base_url = served_fake(tokens={TOKEN})
+    return fake.app, base_url
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,6 @@ from flask import Flask
 from loadtest.servers import Gunicorn
 from loadtest.servers import start_gunicorn
 from lobstr_dash.upstream.client import LobstrClient
-from lobstr_dash.fake import FakeConfig
-from lobstr_dash.fake import create_fake_app
-from lobstr_dash.fake import serve_in_thread
 from lobstr_dash.fake import synthetic_run_id
 from lobstr_dash.loading.loader import Loader
 from lobstr_dash.store import Store
@@ -45,13 +41,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[Flask, str]]:
+def fake(served_fake: Any) -> tuple[Flask, str]:
     """The fake lobstr API with a 20,000-task run and some latency, on a loopback port."""
-    app = create_fake_app(FakeConfig(tokens={TOKEN}, latency_ms=5,
-                                     extra_runs={BIG: BIG_TASKS}))
-    base_url, stop = serve_in_thread(app)
-    yield app, base_url
-    stop()
+    fake, base_url = served_fake(tokens={TOKEN}, latency_ms=5, extra_runs={BIG: BIG_TASKS})
+    return fake.app, base_url
 
 
 def read_only(path: Path) -> sqlite3.Connection:
@@ -100,6 +93,7 @@ def gone(pid: int, timeout: float = 10.0) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_sigkill_mid_load_then_restart_completes_the_run_exactly(fake: Any, tmp_path: Path) -> None:
     fake_app, base_url = fake
     env = {"LOBSTR_TOKEN": TOKEN, "LOBSTR_API_BASE": base_url, "LOBSTR_RATE_LIMIT": "0",
@@ -160,8 +154,8 @@ def test_sigkill_mid_load_then_restart_completes_the_run_exactly(fake: Any, tmp_
 
 
 def test_readers_during_writes_see_whole_pages_and_counts_that_never_go_back(
-        tmp_path: Path) -> None:
-    fake_app = create_fake_app(FakeConfig(tokens={TOKEN}, extra_runs={READERS_RUN: 6000}))
+        tmp_path: Path, fake_lobstr: Any) -> None:
+    fake_app = fake_lobstr(tokens={TOKEN}, extra_runs={READERS_RUN: 6000}).app
     session = requests.Session()
     session.mount("http://fake.invalid/", WSGIAdapter(fake_app))
     client = LobstrClient("http://fake.invalid/v1", TOKEN, session=session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import threading
 import time
@@ -178,12 +180,12 @@ def test_rate_limit_is_per_token() -> None:
     assert client.get("/v1/squids", headers={"Authorization": "Token b"}).status_code == 200
 
 
-def test_rate_limit_three_per_second_in_real_time() -> None:
-    _, client = make(rate_limit_per_minute=3, rate_limit_window_seconds=1)
+def test_rate_limit_three_per_second_on_the_fakes_clock(fake_clock: Any) -> None:
+    _, client = make(rate_limit_per_minute=3, rate_limit_window_seconds=1, clock=fake_clock)
     codes = [client.get("/v1/squids", headers=AUTH).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert client.get("/v1/squids", headers=AUTH).headers["Retry-After"] == "1"
-    time.sleep(1.05)
+    fake_clock.advance(1.05)
     assert client.get("/v1/squids", headers=AUTH).status_code == 200
 
 

@@ -14,7 +14,7 @@ import csv
 import io
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -24,10 +24,7 @@ from flask import request as flask_request
 
 from helpers import soup
 from lobstr_dash import create_app
-from lobstr_dash.fake import FakeConfig
 from lobstr_dash.fake import FaultRule
-from lobstr_dash.fake import create_fake_app
-from lobstr_dash.fake import serve_in_thread
 from lobstr_dash.fake import synthetic_run_id
 
 TOKEN = "faults-token-0b7e41"
@@ -47,12 +44,10 @@ SLOW_MS = int(READ_TIMEOUT * 1000 * 2)
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[Flask, str]]:
+def fake(served_fake: Any) -> tuple[Flask, str]:
     """The fake lobstr API with two small synthetic runs, on a loopback port."""
-    app = create_fake_app(FakeConfig(tokens={TOKEN}, extra_runs=dict(RUN_SIZES)))
-    base_url, stop = serve_in_thread(app)
-    yield app, base_url
-    stop()
+    fake, base_url = served_fake(tokens={TOKEN}, extra_runs=dict(RUN_SIZES))
+    return fake.app, base_url
 
 
 class Dashboard:
@@ -208,6 +203,7 @@ def test_bursts_of_5xx_are_retried_and_cost_no_row(fake: Any, tmp_path: Any) -> 
     assert [requests_for(fake_app, RUN, p) for p in range(1, 7)] == [2, 4, 3, 1, 4, 1]
 
 
+@pytest.mark.slow
 def test_a_429_storm_with_retry_after_is_waited_out(fake: Any, tmp_path: Any) -> None:
     fake_app, base_url = fake
     # The first page is refused, then the four pages fetched at once: each with Retry-After: 1.
@@ -221,23 +217,23 @@ def test_a_429_storm_with_retry_after_is_waited_out(fake: Any, tmp_path: Any) ->
     assert [requests_for(fake_app, RUN, p) for p in range(1, 7)] == [2, 2, 2, 2, 2, 1]
 
 
-def test_an_upstream_rate_limit_the_dashboard_does_not_know_is_obeyed(tmp_path: Any) -> None:
+@pytest.mark.slow
+def test_an_upstream_rate_limit_the_dashboard_does_not_know_is_obeyed(tmp_path: Any,
+                                                                      served_fake: Any) -> None:
     # lobstr allows 4 requests a second here; the dashboard's own pacing is off, so only the
     # 429s, Retry-After and X-RateLimit-* headers can keep it in line.
-    fake_app = create_fake_app(FakeConfig(tokens={TOKEN}, extra_runs={RUN: 600},
-                                          rate_limit_per_minute=4, rate_limit_window_seconds=1))
-    base_url, stop = serve_in_thread(fake_app)
-    try:
-        dash = Dashboard(base_url, str(tmp_path), LOBSTR_RATE_LIMIT=0)
-        dash.load(RUN)
-        complete_and_exact(dash, fake_app, RUN)
-    finally:
-        stop()
+    fake, base_url = served_fake(tokens={TOKEN}, extra_runs={RUN: 600}, rate_limit_per_minute=4,
+                                 rate_limit_window_seconds=1)
+    fake_app = fake.app
+    dash = Dashboard(base_url, str(tmp_path), LOBSTR_RATE_LIMIT=0)
+    dash.load(RUN)
+    complete_and_exact(dash, fake_app, RUN)
     state = fake_app.extensions["fake"]
     assert state.count("runtasks", status=200) == 6
     assert state.count("runtasks") <= 6 + 4 * 2  # a few refusals, no hammering
 
 
+@pytest.mark.slow
 def test_a_429_storm_longer_than_the_budget_answers_503_then_recovers(fake: Any,
                                                                       tmp_path: Any) -> None:
     fake_app, base_url = fake
@@ -273,6 +269,7 @@ def test_a_retry_after_beyond_the_ceiling_fails_fast(fake: Any, tmp_path: Any) -
     assert requests_for(fake_app, RUN) == 1
 
 
+@pytest.mark.slow
 def test_pages_slower_than_the_read_timeout_are_retried(fake: Any, tmp_path: Any) -> None:
     fake_app, base_url = fake
     add(fake_app, FaultRule(page=1, delay_ms=SLOW_MS, times=1),
@@ -388,6 +385,7 @@ NEVER = {
 }
 
 
+@pytest.mark.slow
 def test_pages_that_never_recover_cost_exactly_their_rows(fake: Any, tmp_path: Any) -> None:
     fake_app, base_url = fake
     add(fake_app, *NEVER.values())

@@ -28,9 +28,7 @@ from werkzeug.routing import BuildError
 
 from lobstr_dash import create_app
 from lobstr_dash.fake import DEMO_RUN_IDS
-from lobstr_dash.fake import FakeConfig
-from lobstr_dash.fake import create_fake_app
-from lobstr_dash.fake import serve_in_thread
+from support import FakeLobstr
 from lobstr_dash.web.querystring import is_run_id
 
 TOKEN = "hostile-token-3c9d"
@@ -84,10 +82,9 @@ KNOWN_ENDPOINTS = {"home.index", "run.page", "run.refresh", "exports.tasks",
 @pytest.fixture(scope="module")
 def fake() -> Iterator[tuple[Flask, str]]:
     """The fake lobstr API (demo runs) on a loopback port, shared by this module's tests."""
-    app = create_fake_app(FakeConfig(tokens={TOKEN}))
-    base_url, stop = serve_in_thread(app)
-    yield app, base_url
-    stop()
+    fake = FakeLobstr(tokens={TOKEN})
+    with fake.serve() as base_url:
+        yield fake.app, base_url
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,10 +13,7 @@ from helpers import soup
 from helpers import table_rows
 from lobstr_dash import create_app
 from lobstr_dash.fake import DEMO_RUN_IDS
-from lobstr_dash.fake import FakeConfig
 from lobstr_dash.fake import FaultRule
-from lobstr_dash.fake import create_fake_app
-from lobstr_dash.fake import serve_in_thread
 from lobstr_dash.fake import synthetic_run_id
 
 TOKEN = "integration-token-7d2f"
@@ -25,12 +21,10 @@ BIG = synthetic_run_id("integration-2500")
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[Flask, str]]:
+def fake(served_fake: Any) -> tuple[Flask, str]:
     """The fake lobstr API with a 2,500-task run, served on a loopback port."""
-    app = create_fake_app(FakeConfig(tokens={TOKEN}, extra_runs={BIG: 2500}))
-    base_url, stop = serve_in_thread(app)
-    yield app, base_url
-    stop()
+    fake, base_url = served_fake(tokens={TOKEN}, extra_runs={BIG: 2500})
+    return fake.app, base_url
 
 
 def dashboard(base_url: str, tmp_path: Any, **overrides: Any) -> Flask:

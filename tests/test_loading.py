@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,10 +15,7 @@ from support import RUN
 from support import make_rows
 from helpers import soup
 from lobstr_dash import create_app
-from lobstr_dash.fake import FakeConfig
 from lobstr_dash.fake import FaultRule
-from lobstr_dash.fake import create_fake_app
-from lobstr_dash.fake import serve_in_thread
 from lobstr_dash.fake import synthetic_run_id
 from lobstr_dash.store import MIGRATIONS
 from lobstr_dash.store import Store
@@ -30,13 +26,10 @@ RUN_2500 = synthetic_run_id("loading-2500")
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[Flask, str]]:
+def fake(served_fake: Any) -> tuple[Flask, str]:
     """The fake lobstr on a loopback port, with small synthetic runs."""
-    app = create_fake_app(FakeConfig(tokens={TOKEN}, latency_ms=30,
-                                     extra_runs={RUN_1500: 1500, RUN_2500: 2500}))
-    base_url, stop = serve_in_thread(app)
-    yield app, base_url
-    stop()
+    fake, base_url = served_fake(tokens={TOKEN}, latency_ms=30, extra_runs={RUN_1500: 1500, RUN_2500: 2500})
+    return fake.app, base_url
 
 
 def dashboard_config(base_url: str, data_dir: str, **overrides: Any) -> dict[str, Any]:
@@ -62,6 +55,7 @@ def _open_run_in_process(config: dict[str, Any], run_id: str, start: Any, thread
     app.test_client().get(f"/runs/{run_id}/tasks.json")
 
 
+@pytest.mark.slow
 def test_single_flight_across_two_processes(fake: Any, tmp_path: Any) -> None:
     fake_app, base_url = fake
     config = dashboard_config(base_url, str(tmp_path))
@@ -118,8 +112,9 @@ def test_a_load_of_a_previous_process_with_our_pid_is_taken_over(make_app: Any,
     assert response.json["complete"] is True and len(response.json["tasks"]) == 150
 
 
-def test_a_live_owner_is_left_alone_until_its_lease_ends(make_app: Any, upstream: Any) -> None:
-    app = make_app(LOAD_WAIT_SECONDS=0.2)
+def test_a_live_owner_is_left_alone_until_its_lease_ends(make_app: Any, upstream: Any,
+                                                        fake_clock: Any) -> None:
+    app = make_app(LOAD_WAIT_SECONDS=0.2, CLOCK=fake_clock)
     upstream.add_run(RUN, make_rows(RUN, 10))
     store: Store = app.extensions["lobstr_dash"].store
     # Another host's loader: it cannot be checked, so only its lease can end it.
@@ -127,25 +122,22 @@ def test_a_live_owner_is_left_alone_until_its_lease_ends(make_app: Any, upstream
     page = app.test_client().get(f"/runs/{RUN}")
     assert "Contacting lobstr" in soup(page).select_one("#run-status").get_text()
     assert upstream.count() == 0
-    time.sleep(1.1)
+    fake_clock.advance(1.1)
     done = app.test_client().get(f"/runs/{RUN}/tasks.json")
     assert done.json["complete"] is True and upstream.count() == 1
 
 
-def test_pacing_never_trips_the_upstream_limit(tmp_path: Any) -> None:
+@pytest.mark.slow
+def test_pacing_never_trips_the_upstream_limit(tmp_path: Any, served_fake: Any) -> None:
     # Scaled down: 10 requests per 2 s window on both sides, 25 pages to fetch.
-    fake_app = create_fake_app(FakeConfig(tokens={TOKEN}, rate_limit_per_minute=10,
-                                          rate_limit_window_seconds=2.0,
-                                          extra_runs={RUN_2500: 2500}))
-    base_url, stop = serve_in_thread(fake_app)
-    try:
-        app = create_app(dashboard_config(base_url, str(tmp_path), LOBSTR_RATE_LIMIT=10,
-                                          LOBSTR_RATE_WINDOW=2.0))
-        started = time.monotonic()
-        response = app.test_client().get(f"/runs/{RUN_2500}/tasks.json")
-        elapsed = time.monotonic() - started
-    finally:
-        stop()
+    fake, base_url = served_fake(tokens={TOKEN}, rate_limit_per_minute=10,
+                                 rate_limit_window_seconds=2.0, extra_runs={RUN_2500: 2500})
+    fake_app = fake.app
+    app = create_app(dashboard_config(base_url, str(tmp_path), LOBSTR_RATE_LIMIT=10,
+                                      LOBSTR_RATE_WINDOW=2.0))
+    started = time.monotonic()
+    response = app.test_client().get(f"/runs/{RUN_2500}/tasks.json")
+    elapsed = time.monotonic() - started
     assert response.json["complete"] is True and len(response.json["tasks"]) == 2500
     state = fake_app.extensions["fake"]
     assert state.count("runtasks", status=429) == 0

@@ -175,6 +175,7 @@ def crawl(app: Flask, setup: Setup) -> Crawl:
 
 
 @pytest.mark.parametrize("setup", SETUPS, ids=lambda s: s.name)
+@pytest.mark.slow
 def test_prefix_walk_every_link_form_htmx_url_static_file_and_redirect(
         demo_app: Callable[..., Flask], setup: Setup) -> None:
     app = demo_app(**setup.config)

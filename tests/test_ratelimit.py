@@ -270,6 +270,7 @@ def _take_slots(path: str, count: int, start: Any, out: Any) -> None:
         out.put(time.time())
 
 
+@pytest.mark.slow
 def test_the_shared_limiter_holds_one_budget_across_processes(tmp_path: Any) -> None:
     import multiprocessing
 

@@ -28,10 +28,7 @@ from flask import Response
 from flask import request as flask_request
 
 from lobstr_dash import create_app
-from lobstr_dash.fake import FakeConfig
 from lobstr_dash.fake import FaultRule
-from lobstr_dash.fake import create_fake_app
-from lobstr_dash.fake import serve_in_thread
 from lobstr_dash.fake import synthetic_run_id
 
 SECRET = "s3cr3t9f4e1c7a2b"
@@ -49,11 +46,12 @@ MAX_REQUESTS = 200
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[Flask, str]]:
+def fake(served_fake: Any) -> tuple[Flask, str]:
     """The fake lobstr API, made to fail in each way that gives the dashboard a distinct page."""
     runs = {COMPLETE: 150, PARTIAL: 250, REFUSED: 10, THROTTLED: 10, ECHO_JSON: 10,
             ECHO_TEXT: 10}
-    app = create_fake_app(FakeConfig(tokens={TOKEN}, extra_runs=runs))
+    fake, base_url = served_fake(tokens={TOKEN}, extra_runs=runs)
+    app = fake.app
 
     @app.before_request
     def echo_the_credentials() -> Response | None:
@@ -71,9 +69,7 @@ def fake() -> Iterator[tuple[Flask, str]]:
                  FaultRule(run=REFUSED, status=401, times=None),
                  FaultRule(run=THROTTLED, status=429, retry_after=60, times=None)):
         app.extensions["fake"].faults.append(rule)
-    base_url, stop = serve_in_thread(app)
-    yield app, base_url
-    stop()
+    return app, base_url
 
 
 def assert_no_token(where: str, text: str | bytes) -> None:
@@ -136,6 +132,7 @@ def crawl(app: Flask, starts: list[str]) -> list[str]:
     return visited
 
 
+@pytest.mark.slow
 def test_the_token_appears_in_no_page_export_error_header_log_or_file(
         fake: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture,
         capfd: pytest.CaptureFixture[str]) -> None:

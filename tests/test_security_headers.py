@@ -132,6 +132,7 @@ def test_security_headers_on_every_page_type(demo_app: Callable[..., Flask], nam
         assert_no_inline_code(body)
 
 
+@pytest.mark.slow
 def test_the_run_pages_of_every_demo_run_need_no_inline_code(demo_app: Callable[..., Flask]) -> None:
     client = demo_app().test_client()
     for run in DEMO_RUNS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import threading
 from typing import Any
 
@@ -246,6 +248,7 @@ def test_unknown_run_gets_404(client: Any, upstream: Any) -> None:
     assert client.get(f"/runs/{RUN}/tasks.csv").status_code == 404
 
 
+@pytest.mark.slow
 def test_rate_limit_outlasting_retries_gets_503_with_retry_after(make_app: Any, upstream: Any) -> None:
     client = make_app(LOBSTR_MAX_ATTEMPTS=2).test_client()
     upstream.fail(RUN, 1, 429, {"error": "Request was throttled. Expected available in 1 seconds.",
@@ -358,26 +361,26 @@ def test_finished_run_is_served_from_the_store_after_a_restart(make_app: Any, up
     assert upstream.count() == calls
 
 
-def test_live_run_is_refreshed_only_after_its_interval(make_app: Any, upstream: Any) -> None:
+def test_live_run_is_refreshed_only_after_its_interval(make_app: Any, upstream: Any,
+                                                      fake_clock: Any) -> None:
     rows = make_rows(RUN, 10)
     rows[0].update(status="running", last_result=3, done_reason=None)
     upstream.add_run(RUN, rows)
-    app = make_app(LIVE_REFRESH_SECONDS=1.0)
+    app = make_app(LIVE_REFRESH_SECONDS=1.0, CLOCK=fake_clock)
     client = app.test_client()
     page = soup(client.get(f"/runs/{RUN}"))
     assert page.select_one("#run-status")["hx-trigger"].startswith("every")
     client.get(f"/runs/{RUN}")
     assert upstream.count() == 1  # within the interval: served from the store
     rows[0].update(status="completed", last_result=100, done_reason="completed")
-    import time
-    time.sleep(1.1)
+    fake_clock.advance(1.1)
     client.get(f"/runs/{RUN}")
     app.extensions["lobstr_dash"].loader.join(RUN, 5)
     assert upstream.count() == 2
     final = client.get(f"/runs/{RUN}?sort=position")
     assert table_rows(final)[0]["Collected"] == "100"
     assert not soup(final).select_one("#run-status").has_attr("hx-trigger")
-    time.sleep(1.1)
+    fake_clock.advance(1.1)
     client.get(f"/runs/{RUN}")
     assert upstream.count() == 2  # finished now: never fetched again
 

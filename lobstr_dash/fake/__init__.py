@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from lobstr_dash.fake.app import create_fake_app
 from lobstr_dash.fake.config import DEFAULT_TOKEN, FakeConfig
+from lobstr_dash.fake.catalog import RunCatalog
 from lobstr_dash.fake.data import (
     DEMO_RUN_IDS,
     DEMO_RUNS,
     HISTORY_RUN_IDS,
     DemoRun,
-    RunCatalog,
     synthetic_run_id,
 )
 from lobstr_dash.fake.faults import FaultRule, parse_fault

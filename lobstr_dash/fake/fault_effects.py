@@ -16,7 +16,18 @@ GARBAGE = "<html><body><h1>Welcome to nginx!</h1><p>upstream sent junk</p></body
 
 
 def status_response(rule: FaultRule, endpoint: str) -> Response:
-    """The error response a status rule answers with, in the documented shape."""
+    """The answer a status (or payload) rule gives: its own payload, else the documented error."""
+    response = _status_response(rule, endpoint)
+    for name, value in (rule.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _status_response(rule: FaultRule, endpoint: str) -> Response:
+    if rule.payload is not None:
+        if isinstance(rule.payload, str):
+            return Response(rule.payload, status=rule.status or 200, mimetype="application/json")
+        return errors.json_response(rule.payload, status=rule.status or 200)
     if rule.status == 404:
         if endpoint in ("runtasks", "run", "stats"):
             return errors.not_found("Run", "run" if endpoint == "runtasks" else "run_hash")

@@ -28,12 +28,19 @@ class FaultRule:
     retry_after: int | None = None
     delay_ms: int = 0
     body: str | None = None
+    #: A JSON body to answer with instead of the documented one (with `status`, default 200).
+    payload: Any = None
+    #: Extra response headers (e.g. Retry-After, X-RateLimit-*), with `status` or `payload`.
+    headers: dict[str, str] | None = None
     hits: int = 0
 
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {self.endpoint!r}; expected one of {ENDPOINTS}")
-        if self.status is not None and self.status not in STATUSES:
+        if self.payload is not None:
+            if self.status is not None and not 200 <= self.status <= 599:
+                raise ValueError(f"unsupported status {self.status} for a payload")
+        elif self.status is not None and self.status not in STATUSES:
             raise ValueError(f"unsupported status {self.status}; expected one of {STATUSES}")
         if self.body is not None and self.body not in BODIES:
             raise ValueError(f"unknown body {self.body!r}; expected one of {BODIES}")
@@ -53,7 +60,7 @@ def parse_fault(spec: str) -> FaultRule:
     """Parse "runtasks:page=3:status=500:times=2" into a rule."""
     endpoint, *pairs = spec.split(":")
     values: dict[str, Any] = {"endpoint": endpoint.strip() or "runtasks"}
-    known = {f.name for f in fields(FaultRule)} - {"endpoint", "hits"}
+    known = {f.name for f in fields(FaultRule)} - {"endpoint", "hits", "payload", "headers"}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         key = key.strip().replace("-", "_")

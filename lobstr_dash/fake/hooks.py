@@ -90,10 +90,16 @@ def before_request() -> Response | None:
     if request.endpoint is None:
         return None
     rule = state.faults.take(request.endpoint, g.fake_run, g.fake_page)
+    if request.endpoint == "runtasks":
+        # Tests hold pages back (a load in flight) or change a run between pages.
+        if state.hold is not None:
+            state.hold.wait(10)
+        if state.before_page is not None:
+            state.before_page(g.fake_run, g.fake_page)
     if rule is None:
         return None
     _sleep_ms(rule.delay_ms)
-    if rule.status is not None:
+    if rule.status is not None or rule.payload is not None:
         return status_response(rule, request.endpoint)
     g.fake_rule = rule
     return None
@@ -116,5 +122,6 @@ def after_request(response: Response) -> Response:
         status=response.status_code,
         run=g.get("fake_run"),
         page=g.get("fake_page"),
+        token=request.headers.get("Authorization", ""),
     ))
     return response

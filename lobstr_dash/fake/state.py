@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lobstr_dash.fake.config import FakeConfig
-from lobstr_dash.fake.data import RunCatalog
+from lobstr_dash.fake.catalog import RunCatalog
 from lobstr_dash.fake.faults import FaultSet, as_rule
 from lobstr_dash.fake.ratelimit import SlidingWindowLimiter
 
@@ -23,6 +24,8 @@ class RequestRecord:
     status: int
     run: str | None
     page: int | None
+    #: The Authorization header as received.
+    token: str = ""
 
 
 class FakeState:
@@ -40,6 +43,10 @@ class FakeState:
                                                 config.rate_limit_window_seconds, config.clock)
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
+        #: While set to an unset Event, runtasks answers wait for it (up to 10 s): a load in flight.
+        self.hold: threading.Event | None = None
+        #: Called with (run, page) before each runtasks answer: lets a test change the run meanwhile.
+        self.before_page: Callable[[str | None, int | None], None] | None = None
 
     def record(self, record: RequestRecord) -> None:
         """Append one answered request to the log."""

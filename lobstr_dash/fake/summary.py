@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from lobstr_dash.fake import scenarios
-from lobstr_dash.fake.data import RunCatalog, RunInfo, SquidInfo, stable_id
+from lobstr_dash.fake.catalog import RunCatalog
+from lobstr_dash.fake.data import RunInfo, SquidInfo, stable_id
 from lobstr_dash.fake.timefmt import STYLE_NAIVE, format_duration, format_naive_micro, format_ts
 
 EXPORT_SECONDS = 3.2

@@ -38,7 +38,7 @@ def runtasks() -> Response:
         return errors.error_response(400, shape=errors.SHAPE_DETAIL,
                                      message="The 'run' query parameter is required.")
     page, limit = parse_paging(request.args)
-    if catalog.run(run_id) is None:
+    if not catalog.has_tasks(run_id):
         return errors.not_found("Run", "run")
     rows = catalog.rows(run_id, page, limit)
     previous = catalog.rows(run_id, page - 1, limit) if page > 1 else None

@@ -7,6 +7,8 @@ aggregates, comparisons of two runs and the run-info records. They share the con
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .aggregates import Aggregates
@@ -31,8 +33,9 @@ __all__ = ["MIGRATIONS", "SORT_COLUMNS", "LoadRecord", "RunInfoRecord", "SharedW
 class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords):
     """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
         self.db = Database(path)
+        self.clock = clock
         self.path = self.db.path
         self.figures = FiguresCache()
         migrate(self.db.connection())

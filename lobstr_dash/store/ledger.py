@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +91,8 @@ class Ledger:
 
     db: Database
     figures: FiguresCache
+    #: The wall clock of leases and fetch times (tests move a fake one).
+    clock: Callable[[], float]
 
     def run_state(self, run_id: str) -> LoadRecord | None:
         """Return the load record of a run, with its page and row counts, or None if never seen."""
@@ -125,7 +126,7 @@ class Ledger:
         the current one and fetches only the pages it lacks. A load held under a live lease is
         left alone unless `owner_is_dead` says its owner no longer runs.
         """
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         with self.db.transaction(immediate=True) as conn:
             row = conn.execute(
                 "SELECT state, generation, lease_until, owner FROM runs WHERE run_id = ?",
@@ -164,7 +165,7 @@ class Ledger:
     def save_page(self, run_id: str, generation: int, page: int, page_size: int,
                   rows: Sequence[dict[str, Any]], owner: str, lease_seconds: float) -> int:
         """Upsert one page's rows and mark the page done, in one transaction; return rows kept."""
-        now = time.time()
+        now = self.clock()
         records = []
         for index, raw in enumerate(rows):
             try:
@@ -186,7 +187,7 @@ class Ledger:
         """Extend a loader's claim on a run while it waits (only while it still owns it)."""
         self.db.connection().execute(
             "UPDATE runs SET lease_until = ? WHERE run_id = ? AND owner = ?",
-            (time.time() + lease_seconds, run_id, owner))
+            (self.clock() + lease_seconds, run_id, owner))
 
     def live_pages(self, run_id: str, page_size: int) -> set[int]:
         """The upstream pages whose rows held a task that was still running when last read."""
@@ -206,11 +207,11 @@ class Ledger:
         """Record that a page could not be loaded after its retries."""
         self.db.connection().execute(
             "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error, fetched_at)"
-            " VALUES (?, ?, ?, 'failed', 0, ?, ?)", (run_id, page, generation, error, time.time()))
+            " VALUES (?, ?, ?, 'failed', 0, ?, ?)", (run_id, page, generation, error, self.clock()))
 
     def finish(self, run_id: str, owner: str) -> None:
         """Close a load: done or partial by its failed pages, and whether tasks are still live."""
-        now = time.time()
+        now = self.clock()
         with self.db.transaction(immediate=True) as conn:
             generation = conn.execute("SELECT generation FROM runs WHERE run_id = ?",
                                       (run_id,)).fetchone()[0]
@@ -231,7 +232,7 @@ class Ledger:
         self.db.connection().execute(
             "UPDATE runs SET state = 'failed', finished_at = ?, error_kind = ?, error_message = ?,"
             " error_status = ?, owner = NULL, lease_until = NULL WHERE run_id = ? AND owner = ?",
-            (time.time(), kind, message, status, run_id, owner))
+            (self.clock(), kind, message, status, run_id, owner))
 
     def generation(self, run_id: str) -> int | None:
         """The run's current load generation, or None if it was never claimed."""
