@@ -27,7 +27,7 @@ $(AXE): tests/browser/axe.version tests/browser/axe.sha256 scripts/fetch-axe.sh
 
 ## run: the dashboard on http://$(HOST):$(PORT) (demo data unless LOBSTR_TOKEN is set)
 run: $(BIN)/.installed static/htmx.min.js
-	BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py app:app
+	$(BIN)/python -m lobstr_dash serve --host $(HOST) --port $(PORT)
 
 ## test: lint, Dockerfile lint, and every test (browser tests run when Chromium is installed)
 test: $(BIN)/.installed static/htmx.min.js $(AXE) lint

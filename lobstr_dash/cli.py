@@ -26,6 +26,16 @@ def serve_command(host: str, port: int) -> list[str]:
             APP_SPEC]
 
 
+def announce(host: str, port: int) -> None:
+    """Before serving: say what is about to run (nothing yet)."""
+
+
+def run_server(host: str, port: int) -> None:
+    """Replace this process with the server (gunicorn, with the package's settings)."""
+    command = serve_command(host, port)
+    os.execv(command[0], command)  # noqa: S606 (our own interpreter, fixed arguments)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command's arguments."""
     parser = argparse.ArgumentParser(prog="lobstr-dash", description=__doc__.split("\n")[0])
@@ -44,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command."""
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        command = serve_command(args.host, args.port)
-        os.execv(command[0], command)  # noqa: S606 (our own interpreter, fixed arguments)
+        announce(args.host, args.port)
+        run_server(args.host, args.port)
+        return 0
     if args.command == "password":
         from .ops import hashpw
 
