@@ -30,6 +30,29 @@ BACKOFF_CEILING = 10
 PRUNE_EVERY_SECONDS = 60.0
 
 
+#: Whose fault a failed page is, in the order the banner names them.
+FAULTS = ("lobstr", "storage", "dashboard")
+
+
+@dataclass(frozen=True)
+class MissingRows:
+    """Failed pages that are one party's fault, and the rows they hold."""
+
+    #: "lobstr" (its answers kept failing), "storage" (the dashboard's disk or database) or
+    #: "dashboard" (an error in the dashboard, logged on the server).
+    fault: str
+    pages: tuple[int, ...]
+    ranges: list[tuple[int, int]]
+
+    @property
+    def blame(self) -> str:
+        """Whose fault, in words."""
+        return {"lobstr": "lobstr's answers kept failing for",
+                "storage": "the dashboard could not store (its disk or database failed)",
+                "dashboard": "the dashboard failed reading (an error on our side, logged)",
+                }[self.fault]
+
+
 @dataclass(frozen=True)
 class LoadedRun:
     """A run as the store holds it now: its load record and the summary of its stored tasks."""
@@ -65,6 +88,24 @@ class LoadedRun:
     def missing_rows(self) -> int:
         """How many rows the failed pages hold."""
         return sum(last - first + 1 for first, last in self.missing_ranges)
+
+    @property
+    def missing_by_fault(self) -> list[MissingRows]:
+        """The failed pages grouped by whose fault they are (lobstr's answer, or the dashboard)."""
+        size = self.record.page_size or 100
+        groups = []
+        for fault in FAULTS:
+            pages = self.record.failed_pages_of(fault)
+            if pages:
+                groups.append(MissingRows(fault, pages, [
+                    position_range(p, size, self.record.total_results) for p in pages]))
+        return groups
+
+    @property
+    def implausible_claim(self) -> int | None:
+        """The page count lobstr claimed when the dashboard read fewer (implausible, or a lie)."""
+        claimed = self.record.claimed_pages
+        return claimed if claimed and claimed > (self.record.total_pages or 0) else None
 
     @property
     def unaccounted_rows(self) -> int:
