@@ -149,10 +149,11 @@ free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 
 # Runs need runc and lowered ulimits here (no CAP_SYS_RESOURCE, cgroups v2 in hybrid mode), and the
 # host network: gunicorn binds 127.0.0.1 only, so nothing is exposed beyond this machine.
+# Called as name="$(start …)", i.e. in a subshell: the caller records the name in `containers`
+# (an array changed in a subshell is lost, which is how earlier versions leaked every container).
 start() {
   local name="lobstr-dash-check-$1-$$" port="$2"
   shift 2
-  containers+=("$name")
   pm run -d --name "$name" --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
     --network host -e BIND="127.0.0.1:$port" -e DEMO_LATENCY_MS=5 "$@" "$image" >/dev/null
   echo "$name"
@@ -162,7 +163,7 @@ show_logs() { echo "--- logs of $1" >&2; pm logs "$1" 2>&1 | tail -30 >&2; }
 
 step "run 1: defaults (demo mode, served at /)"
 port="$(free_port)"
-name="$(start solo "$port")"
+name="$(start solo "$port")"; containers+=("$name")
 "$python" scripts/image_smoke.py "http://127.0.0.1:$port" --htmx-sha256 "$htmx_sha" || { show_logs "$name"; exit 1; }
 [ "$(pm exec "$name" id -u)" = 10001 ] && echo "  ok  the server runs as the non-root user 10001"
 pm exec "$name" python -m lobstr_dash.ops.healthcheck && echo "  ok  the HEALTHCHECK command passes inside the container"
@@ -174,6 +175,7 @@ password="image-check-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 user_line="$(printf '%s\n' "$password" | "$python" -m lobstr_dash.ops.hashpw checker)"
 port="$(free_port)"
 name="$(start team "$port" -e URL_PREFIX=/lobstr -e PROXY_FIX=1 -e AUTH_USERS="$user_line")"
+containers+=("$name")
 "$python" scripts/image_smoke.py "http://127.0.0.1:$port/lobstr" --user checker --password "$password" \
   --htmx-sha256 "$htmx_sha" || { show_logs "$name"; exit 1; }
 pm exec "$name" python -m lobstr_dash.ops.healthcheck \
@@ -187,7 +189,7 @@ $(pm logs "$name" 2>&1 | grep -c 'sign-in failed' || true)"
 
 step "slow clients: 64 stalled connections on run 1's image, then /healthz"
 port="$(free_port)"
-name="$(start slow "$port")"
+name="$(start slow "$port")"; containers+=("$name")
 "$python" - "$port" <<'PY' || { show_logs "$name"; exit 1; }
 import sys, time
 sys.path.insert(0, ".")

@@ -216,6 +216,7 @@ class LobstrClient:
                 self._observe(path, "timeout" if cutoff.passed else "connection_error", started)
                 if cutoff.passed:
                     raise LobstrUnavailable("lobstr did not answer within the time budget") from None
+                log.debug("upstream %s: %r", path, exc)
                 raise LobstrUnavailable(f"could not reach lobstr ({type(exc).__name__})") from None
             try:
                 status = response.status_code
