@@ -10,11 +10,11 @@ answer, chosen by `mode` (see MODES), and is then closed.
 
 from __future__ import annotations
 
-import gzip
 import json
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,7 +30,7 @@ MODES = {
     "redirect": "a 302 to another path of this server",
     "html": "an HTML page (text/html) with a script",
     "json_as_html": "a valid page labelled text/html",
-    "deep": "JSON nested 100,000 levels deep",
+    "deep": "JSON nested 10,000 levels deep",
     "huge_counts": "a page whose counts go past int64 (10^30, 9e18, '1' * 40)",
     "gzip_bomb": "gzip that inflates to about 1 GB",
     "echo_token": "a 401 that echoes the Authorization header in many spellings",
@@ -56,6 +56,7 @@ class HostileLobstr:
         self.interval = interval
         self.tasks = tasks
         self.requests: list[str] = []
+        self._bomb = _gzip_bomb() if mode == "gzip_bomb" else b""
         self._lock = threading.Lock()
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._stop = threading.Event()
@@ -165,7 +166,7 @@ class HostileLobstr:
         elif mode == "json_as_html":
             yield _http(200, json.dumps(self._page(run, page, limit)).encode(), "text/html")
         elif mode == "deep":
-            depth = 100_000
+            depth = 10_000
             yield _http(200, b'{"data": ' + b"[" * depth + b"]" * depth + b"}")
         elif mode == "huge_counts":
             rows = [task_row(run, 0, total_results=10**30, last_result=9 * 10**18),
@@ -174,7 +175,7 @@ class HostileLobstr:
             body = {"total_results": 10**30, "total_pages": 1, "limit": 100, "data": rows}
             yield _http(200, json.dumps(body).encode())
         elif mode == "gzip_bomb":
-            body = gzip.compress(b" " * (1024 * 1024 * 1024), compresslevel=9)
+            body = self._bomb
             yield (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip"
                    b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close"
                    b"\r\n\r\n" + body)
@@ -190,6 +191,14 @@ class HostileLobstr:
         else:
             body.update(total_pages=claimed)
         return body
+
+
+def _gzip_bomb(size: int = 1024 ** 3) -> bytes:
+    """gzip of `size` spaces (about 1 MB), made a megabyte at a time."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * (1024 * 1024)
+    return b"".join([*(packer.compress(block) for _ in range(size // len(block))),
+                     packer.flush()])
 
 
 def _http(status: int, body: bytes, content_type: str = "application/json") -> bytes:

@@ -29,7 +29,7 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.at = time.monotonic() + max(0.0, seconds)
         self.expired = False
-        self._connections: list[HTTPConnection] = []
+        self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(max(0.0, seconds), self._expire)
         self._timer.daemon = True
@@ -53,46 +53,53 @@ class Deadline:
         """True once the deadline has passed (whether or not the timer fired yet)."""
         return self.expired or time.monotonic() >= self.at
 
-    def watch(self, connection: HTTPConnection) -> None:
-        """Cut this connection too if the deadline passes while it is in use."""
+    def watch(self, sock: socket.socket) -> None:
+        """Cut this socket too if the deadline passes while it is in use."""
         with self._lock:
             if self.expired:
-                _shut(connection)
-            self._connections.append(connection)
+                _shut(sock)
+            self._sockets.append(sock)
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            for connection in self._connections:
-                _shut(connection)
+            for sock in self._sockets:
+                _shut(sock)
 
 
-def _shut(connection: HTTPConnection) -> None:
-    """Shut a connection's socket both ways: a blocked recv returns, the pool drops it."""
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
+def _shut(sock: socket.socket) -> None:
+    """Shut a socket both ways: a blocked recv returns at once, and the pool drops it."""
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass  # already closed
 
 
-def _watch_current(connection: HTTPConnection) -> None:
+def _watch_current(sock: socket.socket | None) -> None:
+    """Register a socket with the current thread's deadline (the response reads from the same
+    socket even after http.client lets go of it, so the socket is what gets watched)."""
     deadline: Deadline | None = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.watch(connection)
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
 
 
 class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_current(self.sock)
+
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        _watch_current(self)
+        _watch_current(self.sock)  # a kept-alive connection: connect() is not called again
         super().request(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_current(self.sock)
+
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        _watch_current(self)
+        _watch_current(self.sock)
         super().request(*args, **kwargs)
 
 
