@@ -267,7 +267,10 @@ class RunService:
                 wait = max(1.0, self.loader.retry_after(run_id) or 0.0,
                            self.backoff_left(record))
                 raise LobstrRateLimited(message, status=record.error_status, retry_after=wait)
-            raise error_type(message, status=record.error_status)
+            error = error_type(message, status=record.error_status)
+            # Visits within the back-off answer from this record: say when to come back.
+            error.retry_after = self.backoff_left(record) or None  # type: ignore[attr-defined]
+            raise error
         return record
 
     def _loaded(self, record: LoadRecord) -> LoadedRun:

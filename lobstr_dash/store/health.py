@@ -8,9 +8,11 @@ fixed from here; it is reported as what it is, never as "lobstr could not be rea
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from .db import Database
 from .figures import FiguresCache
@@ -28,6 +30,20 @@ MESSAGES = {
     "full": "the dashboard's disk is full: it cannot store what lobstr sends",
     "unwritable": "the dashboard cannot write to its store (read-only or failing disk)",
 }
+
+
+#: Below this much room to grow (free disk, or SQLite's page limit), /healthz says it is full:
+#: a few pages of tasks would no longer fit.
+MIN_FREE_BYTES = 1024 * 1024
+
+
+def _free_bytes(path: Path) -> int:
+    """Bytes free for this process on the disk that holds `path`."""
+    try:
+        stats = os.statvfs(path.parent)
+    except OSError:
+        return MIN_FREE_BYTES  # unknown (not POSIX): say nothing
+    return stats.f_bavail * stats.f_frsize
 
 
 class StoreFault(Exception):
@@ -73,6 +89,13 @@ class Health:
                 conn.execute("SELECT count(*) FROM runs WHERE run_id = ''").fetchone()
                 conn.execute("INSERT OR REPLACE INTO health (id, checked_at) VALUES (1, ?)",
                              (self.clock(),))
+                # A write that fits in a page already there succeeds on a full disk: also ask
+                # whether the file can still grow at all.
+                pages, ceiling, size = (conn.execute(f"PRAGMA {name}").fetchone()[0]
+                                        for name in ("page_count", "max_page_count", "page_size"))
+            room = min((ceiling - pages) * size, _free_bytes(self.db.path))
+            if room < MIN_FREE_BYTES:
+                raise StoreFault("full")
         except Exception as exc:
             kind = fault_of(exc)
             if kind is None:

@@ -78,6 +78,8 @@ def handle_lobstr_error(exc: LobstrError) -> Any:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     elif isinstance(exc, LobstrBusy):
         headers["Retry-After"] = str(round(getattr(exc, "retry_after", 0) or BUSY_RETRY_AFTER))
+    elif getattr(exc, "retry_after", None):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))  # type: ignore[attr-defined]
     message = exc.message if exc.status is None else f"lobstr answered {exc.status}: {exc.message}"
     log.warning("upstream error on %s: %s", request.path, exc)
     return render_error(exc.response_status, TITLES.get(exc.kind, TITLES["error"]), message,
