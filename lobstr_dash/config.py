@@ -42,6 +42,21 @@ DEFAULTS: dict[str, Any] = {
     "LOBSTR_RATE_LIMIT_OTHER": 120,
     # lobstr serves at most 100 rows a page; fewer pages means fewer rate-limited requests.
     "LOBSTR_PAGE_SIZE": 100,
+    # The largest answer read from lobstr: a page of 100 tasks is about 120 KB, so 8 MB leaves room
+    # for long params while a lying upstream costs at most this much memory per request.
+    "LOBSTR_MAX_PAGE_BYTES": 8 * 1024 * 1024,
+    # The most pages read for one run (1,000,000 tasks); lobstr's counters may claim any number.
+    "LOBSTR_MAX_PAGES": 10_000,
+    # Upstream calls made while a visitor waits (pages, the pass-through, run info, lists), at once
+    # per process: half of gunicorn's 8 threads, so a slow lobstr never holds every thread.
+    "LOBSTR_REQUEST_SLOTS": 4,
+    # Runs loading at once per process, and per visitor (signed-in user, else address): enough for
+    # a team opening a few runs, too few for one client to spend lobstr's budget on random ids.
+    "LOADS_MAX": 8,
+    "LOADS_PER_CLIENT": 3,
+    # After a failed load, visits wait this long before loading again, doubling per failure up to
+    # ten times as long (5 min); an unknown run id waits 5 min. 0 turns the back-off off.
+    "LOAD_RETRY_SECONDS": 30.0,
     # A page request waits this long for a load to finish before answering with a progress bar.
     "LOAD_WAIT_SECONDS": 1.5,
     # An export waits longer than a page: a download should hold every row when it can.
@@ -70,9 +85,16 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_PUBLIC": False,
     # Serve under a sub-path of a shared host (e.g. /lobstr) when the proxy forwards the full path.
     "URL_PREFIX": "",
-    # How many proxies in front to trust for X-Forwarded-For/-Proto/-Host/-Port/-Prefix. 0 trusts
-    # none: without a proxy that overwrites them, a client could forge its address or the prefix.
+    # How many proxies in front to trust for X-Forwarded-For and -Proto. 0 trusts none: without a
+    # proxy that overwrites them, a client could forge its address.
     "PROXY_FIX": 0,
+    # X-Forwarded-Host/-Port and -Prefix end up in every link and redirect: trusted only when the
+    # proxy is known to overwrite them (as the README's nginx snippet does).
+    "PROXY_TRUST_HOST": False,
+    "PROXY_TRUST_PREFIX": False,
+    # Wrong passwords from one address, or for one user name, before sign-in attempts are refused
+    # (429) for a while that doubles with each further failure; other users are not slowed.
+    "AUTH_MAX_FAILURES": 10,
     # The app sets no cookie today; should one appear, scripts and cross-site requests never see it.
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -114,6 +136,15 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "METRICS_PUBLIC": ("METRICS_PUBLIC", flag),
     "URL_PREFIX": ("URL_PREFIX", str),
     "PROXY_FIX": ("PROXY_FIX", int),
+    "PROXY_TRUST_HOST": ("PROXY_TRUST_HOST", flag),
+    "PROXY_TRUST_PREFIX": ("PROXY_TRUST_PREFIX", flag),
+    "LOBSTR_MAX_PAGE_BYTES": ("LOBSTR_MAX_PAGE_BYTES", int),
+    "LOBSTR_MAX_PAGES": ("LOBSTR_MAX_PAGES", int),
+    "LOBSTR_REQUEST_SLOTS": ("LOBSTR_REQUEST_SLOTS", int),
+    "LOADS_MAX": ("LOADS_MAX", int),
+    "LOADS_PER_CLIENT": ("LOADS_PER_CLIENT", int),
+    "LOAD_RETRY_SECONDS": ("LOAD_RETRY_SECONDS", float),
+    "AUTH_MAX_FAILURES": ("AUTH_MAX_FAILURES", int),
 }
 
 
@@ -160,12 +191,14 @@ def build_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
 def validate(config: Mapping[str, Any]) -> None:
     """Refuse numbers that would make the app hang or hammer the upstream."""
     positive = ["LOBSTR_CONNECT_TIMEOUT", "LOBSTR_READ_TIMEOUT", "LOBSTR_RETRY_BUDGET",
-                "LOBSTR_CONCURRENCY", "LOBSTR_MAX_ATTEMPTS", "LOBSTR_RATE_WINDOW"]
+                "LOBSTR_CONCURRENCY", "LOBSTR_MAX_ATTEMPTS", "LOBSTR_RATE_WINDOW",
+                "LOBSTR_MAX_PAGE_BYTES", "LOBSTR_MAX_PAGES", "LOBSTR_REQUEST_SLOTS", "LOADS_MAX",
+                "LOADS_PER_CLIENT", "AUTH_MAX_FAILURES"]
     for key in positive:
         if not _finite(config[key]) or config[key] <= 0:
             raise ConfigError(f"{key} must be a positive number, got {config[key]!r}")
     not_negative = ["LOBSTR_BACKOFF_BASE", "LOBSTR_MAX_RETRY_AFTER", "LOAD_WAIT_SECONDS",
-                    "EXPORT_WAIT_SECONDS", "LIVE_REFRESH_SECONDS"]
+                    "EXPORT_WAIT_SECONDS", "LIVE_REFRESH_SECONDS", "LOAD_RETRY_SECONDS"]
     for key in not_negative:
         if not _finite(config[key]) or config[key] < 0:
             raise ConfigError(f"{key} must be zero or a positive number, got {config[key]!r}")

@@ -96,17 +96,24 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
         retry_budget=float(config["LOBSTR_RETRY_BUDGET"]),
         max_retry_after=float(config["LOBSTR_MAX_RETRY_AFTER"]),
         backoff_base=float(config["LOBSTR_BACKOFF_BASE"]), limiter=limiter,
-        session=session, observer=observers.upstream)
+        session=session, observer=observers.upstream,
+        max_body_bytes=int(config["LOBSTR_MAX_PAGE_BYTES"]),
+        request_slots=int(config["LOBSTR_REQUEST_SLOTS"]))
     # CLOCK (tests only): a wall clock to move by hand instead of sleeping.
     clock = config.get("CLOCK") or time.time
-    store = Store(data_dir / "lobstr-dash.sqlite3", clock=clock)
+    # STORE_MAX_PAGES (tests only): SQLite's max_page_count, so a full disk is real SQLITE_FULL.
+    store = Store(data_dir / "lobstr-dash.sqlite3", clock=clock,
+                  max_pages=config.get("STORE_MAX_PAGES"))
     loader = Loader(client, store, concurrency=int(config["LOBSTR_CONCURRENCY"]),
                     page_size=int(config["LOBSTR_PAGE_SIZE"]),
                     lease_seconds=float(config["LOAD_LEASE_SECONDS"]),
-                    track_load=observers.track_load)
+                    track_load=observers.track_load, max_pages=int(config["LOBSTR_MAX_PAGES"]),
+                    max_loads=int(config["LOADS_MAX"]),
+                    loads_per_client=int(config["LOADS_PER_CLIENT"]))
     info = RunInfoFetcher(client, store, refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]),
                           retry_seconds=RUN_INFO_RETRY_SECONDS, clock=clock)
     runs = RunService(store, loader, info,
-                      live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]), clock=clock)
+                      live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]), clock=clock,
+                      retry_seconds=float(config["LOAD_RETRY_SECONDS"]))
     return Services(client=client, store=store, loader=loader, runs=runs, lists=Lists(client),
                     demo_runs=demo_runs)

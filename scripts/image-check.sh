@@ -104,11 +104,44 @@ echo "image size: $(pm image inspect --format '{{.Size}}' "$image" | awk '{print
 
 # -- run it and check it from outside -------------------------------------------------------------
 containers=()
-cleanup() {
-  for c in "${containers[@]}"; do pm rm -f -v "$c" >/dev/null 2>&1 || true; done
+# Removes every container this run started and proves it: none of them is left in podman's list
+# and no process of theirs is left on the machine (conmon and the server run with the container's
+# id on their command line). A cleanup that fails says so and fails the check.
+remove_containers() {
+  local failed=0 c id
+  for c in "${containers[@]}"; do
+    id="$(pm inspect --format '{{.Id}}' "$c" 2>/dev/null || true)"
+    if ! pm rm -f -t 5 -v "$c" >/dev/null 2>"$cache/rm.err"; then
+      echo "FAIL could not remove container $c: $(tail -1 "$cache/rm.err")" >&2
+      failed=1
+    fi
+    if pm container exists "$c" 2>/dev/null; then
+      echo "FAIL container $c is still there after removal" >&2
+      failed=1
+    fi
+    if [ -n "$id" ] && pgrep -f -- "$id" >/dev/null 2>&1; then
+      echo "FAIL processes of container $c are still running: $(pgrep -f -- "$id" | tr '\n' ' ')" >&2
+      failed=1
+    fi
+  done
   # Without systemd nothing unmounts a removed container's /dev/shm; left there, it would pile up
   # and make `rm -rf .cache` (make clean) fail with "Device or resource busy".
-  awk -v dir="$cache/" 'index($2, dir) == 1 {print $2}' /proc/mounts | xargs -r umount || true
+  local mounts
+  mounts="$(awk -v dir="$cache/" 'index($2, dir) == 1 {print $2}' /proc/mounts)"
+  if [ -n "$mounts" ] && ! printf '%s\n' "$mounts" | xargs -r umount; then
+    echo "FAIL could not unmount: $mounts" >&2
+    failed=1
+  fi
+  if [ ${#containers[@]} -gt 0 ] && [ "$failed" = 0 ]; then
+    echo "  ok  cleanup: ${#containers[@]} containers removed, none left, no process of them left"
+  fi
+  containers=()
+  return "$failed"
+}
+cleanup() {
+  local status=$?
+  remove_containers || exit 1
+  exit "$status"
 }
 trap cleanup EXIT
 
@@ -116,10 +149,11 @@ free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 
 # Runs need runc and lowered ulimits here (no CAP_SYS_RESOURCE, cgroups v2 in hybrid mode), and the
 # host network: gunicorn binds 127.0.0.1 only, so nothing is exposed beyond this machine.
+# Called as name="$(start …)", i.e. in a subshell: the caller records the name in `containers`
+# (an array changed in a subshell is lost, which is how earlier versions leaked every container).
 start() {
   local name="lobstr-dash-check-$1-$$" port="$2"
   shift 2
-  containers+=("$name")
   pm run -d --name "$name" --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
     --network host -e BIND="127.0.0.1:$port" -e DEMO_LATENCY_MS=5 "$@" "$image" >/dev/null
   echo "$name"
@@ -129,7 +163,7 @@ show_logs() { echo "--- logs of $1" >&2; pm logs "$1" 2>&1 | tail -30 >&2; }
 
 step "run 1: defaults (demo mode, served at /)"
 port="$(free_port)"
-name="$(start solo "$port")"
+name="$(start solo "$port")"; containers+=("$name")
 "$python" scripts/image_smoke.py "http://127.0.0.1:$port" --htmx-sha256 "$htmx_sha" || { show_logs "$name"; exit 1; }
 [ "$(pm exec "$name" id -u)" = 10001 ] && echo "  ok  the server runs as the non-root user 10001"
 pm exec "$name" python -m lobstr_dash.ops.healthcheck && echo "  ok  the HEALTHCHECK command passes inside the container"
@@ -141,6 +175,7 @@ password="image-check-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 user_line="$(printf '%s\n' "$password" | "$python" -m lobstr_dash.ops.hashpw checker)"
 port="$(free_port)"
 name="$(start team "$port" -e URL_PREFIX=/lobstr -e PROXY_FIX=1 -e AUTH_USERS="$user_line")"
+containers+=("$name")
 "$python" scripts/image_smoke.py "http://127.0.0.1:$port/lobstr" --user checker --password "$password" \
   --htmx-sha256 "$htmx_sha" || { show_logs "$name"; exit 1; }
 pm exec "$name" python -m lobstr_dash.ops.healthcheck \
@@ -152,4 +187,25 @@ fi
 echo "  ok  the password never appears in the logs; failed sign-ins are logged: \
 $(pm logs "$name" 2>&1 | grep -c 'sign-in failed' || true)"
 
+step "slow clients: 64 stalled connections on run 1's image, then /healthz"
+port="$(free_port)"
+name="$(start slow "$port")"; containers+=("$name")
+"$python" - "$port" <<'PY' || { show_logs "$name"; exit 1; }
+import sys, time
+sys.path.insert(0, ".")
+from loadtest.slowclients import SlowClients, time_healthz
+port = int(sys.argv[1])
+deadline = time.monotonic() + 30
+while time_healthz("127.0.0.1", port, timeout=2) == float("inf") and time.monotonic() < deadline:
+    time.sleep(0.5)
+with SlowClients("127.0.0.1", port, 64, download_path="/") as clients:
+    time.sleep(2)
+    worst = max(time_healthz("127.0.0.1", port, timeout=5) for _ in range(5))
+    print(f"  {'ok' if worst < 1 else 'FAIL'}  /healthz answered in {worst * 1000:.0f} ms at worst "
+          f"with {clients.alive()} stalled connections open")
+sys.exit(0 if worst < 1 else 1)
+PY
+
+step "removing the containers"
+remove_containers || exit 1
 step "image-check passed in $(( $(date +%s) - started ))s"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+from email.message import Message
 import hashlib
 import json
 import re
@@ -41,16 +42,17 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 OPENER = urllib.request.build_opener(NoRedirect)
 
 
-def get(url: str, auth: str | None = None) -> tuple[int, dict[str, str], bytes]:
-    """GET a URL; return status, headers and body, for error statuses too."""
+def get(url: str, auth: str | None = None) -> tuple[int, Message, bytes]:
+    """GET a URL; return status, headers (names in any case, as HTTP says) and body, for error
+    statuses too."""
     request = urllib.request.Request(url)  # noqa: S310 (loopback http URL given by the script)
     if auth:
         request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
     try:
         with OPENER.open(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        return exc.code, exc.headers, exc.read()
 
 
 def check(condition: bool, what: str) -> None:

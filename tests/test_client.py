@@ -706,10 +706,15 @@ def test_parse_runtask_page_uses_the_servers_page_size_over_the_requested_one() 
     assert (page.limit, page.total_pages) == (50, 3)
 
 
-def test_parse_runtask_page_trusts_total_pages_when_given() -> None:
+def test_parse_runtask_page_reads_the_pages_total_results_fills_when_total_pages_says_more() -> None:
+    # Issue 10: pages to fetch = min(declared total_pages, ceil(total_results / limit)); the
+    # declared count is kept as claimed. (This test used to expect the declared 7.)
     page = parse_runtask_page({"total_results": 250, "limit": 100, "total_pages": 7, "data": []}, 2, 100)
-    assert page.total_pages == 7
+    assert page.total_pages == 3
+    assert page.claimed_pages == 7
     assert page.total_results == 250
+    fewer = parse_runtask_page({"total_results": 250, "limit": 100, "total_pages": 2, "data": []}, 2, 100)
+    assert fewer.total_pages == 2
 
 
 def test_parse_runtask_page_without_counters_treats_a_full_page_as_not_the_last() -> None:

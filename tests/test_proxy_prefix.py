@@ -55,8 +55,10 @@ class Setup:
 SETUPS = [
     # The proxy forwards /lobstr/… unchanged: the app is told its prefix.
     Setup("URL_PREFIX", {"URL_PREFIX": "/lobstr/"}),
-    # The proxy strips /lobstr and says so in X-Forwarded-Prefix (trusted through PROXY_FIX).
-    Setup("X-Forwarded-Prefix", {"PROXY_FIX": 1}, {"X-Forwarded-Prefix": PREFIX}, strips_prefix=True),
+    # The proxy strips /lobstr and says so in X-Forwarded-Prefix (trusted through PROXY_FIX and,
+    # since issue 10, only with PROXY_TRUST_PREFIX).
+    Setup("X-Forwarded-Prefix", {"PROXY_FIX": 1, "PROXY_TRUST_PREFIX": 1},
+          {"X-Forwarded-Prefix": PREFIX}, strips_prefix=True),
 ]
 
 
@@ -244,8 +246,20 @@ def test_forwarded_headers_are_ignored_unless_proxy_fix_is_set(
     assert "/evil" not in page and 'href="/static/app.css"' in page
     assert "addr=127.0.0.1" in caplog.text and "203.0.113.9" not in caplog.text
     caplog.clear()
+    # PROXY_FIX trusts the address and the scheme; the host and the prefix only when told to
+    # (issue 10: with the README's proxy a client could set them; this used to expect /evil here).
     proxied = demo_app(PROXY_FIX=1).test_client()
+    hop = proxied.get(f"/?run={'a' * 32}", headers={**forged, "X-Forwarded-Prefix": "//evil.example"})
+    assert hop.status_code == 303 and hop.headers["Location"].startswith(f"/runs/{'a' * 32}")
     page = proxied.get("/", headers=forged).get_data(as_text=True)
+    assert "/evil" not in page and 'href="/static/app.css"' in page
+    assert "addr=203.0.113.9" in caplog.text and "GET / 200" in caplog.text
+    caplog.clear()
+    trusting = demo_app(PROXY_FIX=1, PROXY_TRUST_PREFIX=1, PROXY_TRUST_HOST=1).test_client()
+    # Even a trusted prefix must be a path: "//host" would make every redirect leave the site.
+    hop = trusting.get(f"/?run={'a' * 32}", headers={**forged, "X-Forwarded-Prefix": "//evil.example"})
+    assert not hop.headers["Location"].startswith("//")
+    page = trusting.get("/", headers=forged).get_data(as_text=True)
     assert 'href="/evil/static/app.css"' in page
     assert "addr=203.0.113.9" in caplog.text and "GET /evil/ 200" in caplog.text
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .values import as_count
+from .values import is_implausible
 from .values import as_text
 from .values import parse_timestamp
 
@@ -50,6 +51,10 @@ def completeness(expected: int | None, collected: int | None) -> float | None:
     return collected / expected
 
 
+#: The fields of a runtask row read as counts.
+COUNT_FIELDS = ("total_results", "last_result", "total_pages", "last_page")
+
+
 @dataclass(frozen=True)
 class RunTask:
     """One task of one run as lobstr's /v1/runtasks reports it, tolerant of missing fields."""
@@ -68,6 +73,8 @@ class RunTask:
     total_pages: int | None = None
     last_page: int | None = None
     last_collection_at: float | None = None
+    #: Counts lobstr sent past MAX_COUNT, as sent (field name, text): stored clamped, shown as such.
+    implausible: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_api(cls, row: Mapping[str, Any]) -> RunTask:
@@ -91,6 +98,8 @@ class RunTask:
             total_pages=as_count(row.get("total_pages")),
             last_page=as_count(row.get("last_page")),
             last_collection_at=parse_timestamp(row.get("last_collection_at")),
+            implausible=tuple((name, str(row.get(name))[:40]) for name in COUNT_FIELDS
+                              if is_implausible(row.get(name))),
         )
 
     @property

@@ -31,8 +31,13 @@ def parse_timestamp(value: Any) -> float | None:
     return moment.timestamp()
 
 
-def as_count(value: Any) -> int | None:
-    """Return a non-negative whole count, or None when lobstr gave nothing usable."""
+#: The largest count believed: far above any real run (lobstr's largest have millions of results),
+#: and a million tasks of it still sum below SQLite's 64-bit integers (9.2e18).
+MAX_COUNT = 10**12
+
+
+def _whole(value: Any) -> int | None:
+    """A non-negative whole number of any size, or None."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -41,9 +46,21 @@ def as_count(value: Any) -> int | None:
         return int(value) if value >= 0 else None
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) <= 18:
+        if text.isascii() and text.isdigit() and len(text) <= 40:
             return int(text)
     return None
+
+
+def as_count(value: Any) -> int | None:
+    """Return a non-negative whole count (at most MAX_COUNT), or None when lobstr gave nothing usable."""
+    count = _whole(value)
+    return None if count is None else min(count, MAX_COUNT)
+
+
+def is_implausible(value: Any) -> bool:
+    """True for a count past MAX_COUNT: kept clamped, and shown as implausible."""
+    count = _whole(value)
+    return count is not None and count > MAX_COUNT
 
 
 def as_text(value: Any, limit: int = 2000) -> str | None:

@@ -13,7 +13,7 @@ STATUSES = (400, 401, 403, 404, 429, 500, 502, 503)
 #: `reset` drops the connection before any byte of the answer; `cut` sends the headers (with the
 #: full Content-Length) and half the body, then drops it. Both only over a real socket.
 BODIES = ("garbage", "truncated", "wrong_shape", "bare_list", "empty_page", "duplicate_rows",
-          "reset", "cut")
+          "overlap_rows", "reset", "cut")
 
 
 @dataclass

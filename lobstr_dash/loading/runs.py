@@ -10,6 +10,7 @@ from ..domain.tasks import RunSummary
 from ..domain.tasks import position_range
 from ..store import LoadRecord
 from ..store import Store
+from ..store import StoreFault
 from ..upstream.errors import ERRORS_BY_KIND
 from ..upstream.errors import LobstrError
 from ..upstream.errors import LobstrRateLimited
@@ -23,6 +24,33 @@ BIG_RUN_PAGES = 10
 FIRST_ROWS_GRACE = 0.3
 #: Longest a page waits for the run info before rendering without it (it shows up later).
 RUN_INFO_WAIT_SECONDS = 2.0
+#: The longest back-off after failed loads, in multiples of the first (30 s → 5 min).
+BACKOFF_CEILING = 10
+#: How often failed runs past their back-off are deleted (at most; on a new run's first visit).
+PRUNE_EVERY_SECONDS = 60.0
+
+
+#: Whose fault a failed page is, in the order the banner names them.
+FAULTS = ("lobstr", "storage", "dashboard")
+
+
+@dataclass(frozen=True)
+class MissingRows:
+    """Failed pages that are one party's fault, and the rows they hold."""
+
+    #: "lobstr" (its answers kept failing), "storage" (the dashboard's disk or database) or
+    #: "dashboard" (an error in the dashboard, logged on the server).
+    fault: str
+    pages: tuple[int, ...]
+    ranges: list[tuple[int, int]]
+
+    @property
+    def blame(self) -> str:
+        """Whose fault, in words."""
+        return {"lobstr": "lobstr's answers kept failing for",
+                "storage": "the dashboard could not store (its disk or database failed)",
+                "dashboard": "the dashboard failed reading (an error on our side, logged)",
+                }[self.fault]
 
 
 @dataclass(frozen=True)
@@ -62,6 +90,24 @@ class LoadedRun:
         return sum(last - first + 1 for first, last in self.missing_ranges)
 
     @property
+    def missing_by_fault(self) -> list[MissingRows]:
+        """The failed pages grouped by whose fault they are (lobstr's answer, or the dashboard)."""
+        size = self.record.page_size or 100
+        groups = []
+        for fault in FAULTS:
+            pages = self.record.failed_pages_of(fault)
+            if pages:
+                groups.append(MissingRows(fault, pages, [
+                    position_range(p, size, self.record.total_results) for p in pages]))
+        return groups
+
+    @property
+    def implausible_claim(self) -> int | None:
+        """The page count lobstr claimed when the dashboard read fewer (implausible, or a lie)."""
+        claimed = self.record.claimed_pages
+        return claimed if claimed and claimed > (self.record.total_pages or 0) else None
+
+    @property
     def unaccounted_rows(self) -> int:
         """Rows lobstr reported that neither arrived nor belong to a failed page."""
         total = self.record.total_results
@@ -85,12 +131,17 @@ class RunService:
     """Starts and awaits loads (and run-info fetches) and reads runs from the store."""
 
     def __init__(self, store: Store, loader: Loader, info: RunInfoFetcher, *,
-                 live_refresh_seconds: float, clock: Callable[[], float] = time.time) -> None:
+                 live_refresh_seconds: float, clock: Callable[[], float] = time.time,
+                 retry_seconds: float = 30.0) -> None:
         self.store = store
         self.loader = loader
         self.info_fetcher = info
         self.live_refresh_seconds = live_refresh_seconds
+        #: A failed load waits this long before the next automatic one, doubling per failure in
+        #: a row up to BACKOFF_CEILING times as long; an unknown run id waits that ceiling. 0: off.
+        self.retry_seconds = retry_seconds
         self._clock = clock
+        self._pruned_at = 0.0
 
     def ensure(self, run_id: str, wait: float, *, first_rows: bool = False) -> LoadedRun:
         """Start a load when the store lacks the run or a live run is stale; wait up to `wait` s.
@@ -101,6 +152,8 @@ class RunService:
         Raises the upstream's LobstrError when the run could not be loaded and nothing is stored.
         """
         record = self.store.run_state(run_id)
+        if record is None:
+            self._prune()
         if self._needs_load(record):
             # A live run's periodic refresh re-reads only the pages that can still change.
             only_live = record is not None and record.is_live and record.phase in ("done", "partial")
@@ -116,7 +169,11 @@ class RunService:
         table up for long, and it shows up on a later poll.
         """
         deadline = time.monotonic() + wait
-        thread = self.info_fetcher.start(run_id)
+        record = self.store.run_state(run_id)
+        # A run that just failed with nothing stored (an unknown id, most often) costs no call.
+        resting = record is not None and record.phase == "failed" and not record.rows_stored \
+            and self.backoff_left(record) > 0
+        thread = None if resting else self.info_fetcher.start(run_id)
         loaded = self.ensure(run_id, wait, first_rows=first_rows)
         if thread is not None:
             thread.join(max(0.0, min(deadline - time.monotonic(), RUN_INFO_WAIT_SECONDS)))
@@ -141,10 +198,29 @@ class RunService:
             raise LobstrError("this run has not been loaded yet")
         return self._loaded(record)
 
+    def backoff_left(self, record: LoadRecord) -> float:
+        """Seconds before a failed load of the run is tried again by a visit (0: now)."""
+        if record.phase != "failed" or not self.retry_seconds:
+            return 0.0
+        ceiling = self.retry_seconds * BACKOFF_CEILING
+        wait = min(ceiling, self.retry_seconds * 2 ** max(0, min(record.failures, 16) - 1))
+        if record.error_kind == "not_found":
+            wait = ceiling
+        return max(0.0, (record.finished_at or 0.0) + wait - self._clock())
+
+    def _prune(self) -> None:
+        """Now and then, forget runs that failed with nothing stored once their back-off is over."""
+        now = self._clock()
+        if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            self._pruned_at = now
+            self.store.prune_failed(now - self.retry_seconds * BACKOFF_CEILING)
+
     def _needs_load(self, record: LoadRecord | None) -> bool:
         now = self._clock()
-        if record is None or record.phase == "failed":
+        if record is None:
             return True
+        if record.phase == "failed":
+            return self.backoff_left(record) <= 0
         if record.is_loading:
             # A lease that ran out, or an owner process that is gone, means the loader died:
             # take the run over and resume it.
@@ -180,14 +256,21 @@ class RunService:
         if record is None:
             raise LobstrError("the run could not be loaded")
         if record.phase == "failed" and record.rows_stored == 0:
-            error_type = ERRORS_BY_KIND.get(record.error_kind or "error", LobstrError)
+            kind = record.error_kind or "error"
+            if kind.startswith("store_"):
+                raise StoreFault(kind.removeprefix("store_"))
+            error_type = ERRORS_BY_KIND.get(kind, LobstrError)
             message = record.error_message or "lobstr could not be read"
             if issubclass(error_type, LobstrRateLimited):
                 # A 503 for rate limiting says when to come back (the Retry-After header):
-                # lobstr's own wait when this process heard it, else a second.
-                wait = max(1.0, self.loader.retry_after(run_id) or 0.0)
+                # lobstr's own wait when this process heard it, or the back-off, else a second.
+                wait = max(1.0, self.loader.retry_after(run_id) or 0.0,
+                           self.backoff_left(record))
                 raise LobstrRateLimited(message, status=record.error_status, retry_after=wait)
-            raise error_type(message, status=record.error_status)
+            error = error_type(message, status=record.error_status)
+            # Visits within the back-off answer from this record: say when to come back.
+            error.retry_after = self.backoff_left(record) or None  # type: ignore[attr-defined]
+            raise error
         return record
 
     def _loaded(self, record: LoadRecord) -> LoadedRun:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import threading
 import time
@@ -28,6 +29,7 @@ from werkzeug.security import generate_password_hash
 from ..config import ConfigError
 from ..web.errors import render_error
 from .reqlog import ENVIRON_USER
+from .throttle import GuessThrottle
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class BasicAuth:
     #: each pay a deliberately slow hash; a wrong password is never remembered.
     CACHE_SECONDS = 300.0
     CACHE_SIZE = 256
+    HASHING_AT_ONCE = 2
 
     def __init__(self, users: Mapping[str, str]) -> None:
         self.users = dict(users)
@@ -95,21 +98,29 @@ class BasicAuth:
         self._key = secrets.token_bytes(32)
         self._verified: OrderedDict[bytes, float] = OrderedDict()
         self._lock = threading.Lock()
+        self._hashing = threading.BoundedSemaphore(self.HASHING_AT_ONCE)
 
     def _digest(self, name: str, password: str) -> bytes:
         # Keyed with a per-process secret: the cache never holds anything that reveals a password.
         return hmac.new(self._key, f"{name}\0{password}".encode(), hashlib.sha256).digest()
 
-    def check(self, name: str, password: str) -> bool:
-        """True when `password` is `name`'s password."""
+    def remembered(self, name: str, password: str) -> bool:
+        """True when these credentials were verified a short while ago (no hash computed)."""
         digest = self._digest(name, password)
-        now = time.monotonic()
         with self._lock:
             seen = self._verified.get(digest)
-            if seen is not None and now - seen < self.CACHE_SECONDS:
-                return True
+        return seen is not None and time.monotonic() - seen < self.CACHE_SECONDS
+
+    def check(self, name: str, password: str) -> bool:
+        """True when `password` is `name`'s password."""
+        if self.remembered(name, password):
+            return True
+        digest = self._digest(name, password)
+        now = time.monotonic()
         known = name in self.users
-        ok = check_password_hash(self.users.get(name, self._dummy), password) and known
+        # At most HASHING_AT_ONCE hashes run together: each is ~100 ms of CPU by design.
+        with self._hashing:
+            ok = check_password_hash(self.users.get(name, self._dummy), password) and known
         if ok:
             with self._lock:
                 self._verified[digest] = now
@@ -123,8 +134,9 @@ class AccessControl:
     """The before-request check: who is this, and may they see this URL."""
 
     def __init__(self, users: Mapping[str, str], proxy_header: str | None,
-                 metrics_public: bool) -> None:
+                 metrics_public: bool, throttle: GuessThrottle | None = None) -> None:
         self.basic = BasicAuth(users) if users else None
+        self.throttle = throttle or GuessThrottle()
         self.proxy_header = proxy_header
         self.open_paths = ALWAYS_OPEN | ({"/metrics"} if metrics_public else frozenset())
 
@@ -141,9 +153,24 @@ class AccessControl:
             auth = request.authorization
             if auth is not None and auth.type == "basic":
                 name, password = auth.username or "", auth.password or ""
-                if self.basic.check(name, password):
+                if self.basic.remembered(name, password):
                     self._signed_in(name)
                     return None
+                keys = (f"addr:{request.remote_addr}", f"name:{name[:256]}")
+                wait = self.throttle.wait(*keys)
+                if wait > 0:
+                    log.warning("sign-in refused for user %r from %s: too many wrong passwords",
+                                name[:64], request.remote_addr)
+                    return render_error(429, "Too many sign-in attempts",
+                                        "Too many wrong passwords from this address or for this "
+                                        "user name. Wait a moment before trying again.",
+                                        kind="auth_throttled",
+                                        headers={"Retry-After": str(max(1, math.ceil(wait)))})
+                if self.basic.check(name, password):
+                    self.throttle.succeeded(*keys)
+                    self._signed_in(name)
+                    return None
+                self.throttle.failed(*keys)
                 log.warning("sign-in failed for user %r from %s on %s %s",
                             name[:64], request.remote_addr, request.method, request.path)
             return render_error(401, "Sign-in required",
@@ -168,7 +195,9 @@ def register_auth(app: Flask) -> AccessControl | None:
     proxy_header = app.config.get("AUTH_PROXY_HEADER") or None
     if not users and not proxy_header:
         return None
-    control = AccessControl(users, proxy_header, bool(app.config.get("METRICS_PUBLIC")))
+    throttle = GuessThrottle(int(app.config.get("AUTH_MAX_FAILURES") or 10),
+                             clock=app.config.get("CLOCK") or time.monotonic)
+    control = AccessControl(users, proxy_header, bool(app.config.get("METRICS_PUBLIC")), throttle)
     # First of all before-request functions: nothing else runs for a stranger.
     app.before_request_funcs.setdefault(None, []).insert(0, control)
     return control

@@ -17,21 +17,22 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # LOAD_WAIT_SECONDS for a load, the status poll of every open run page comes once a second, an
 # export streams for a while). 8 threads × 2 workers = 16 requests at once: a team of about ten
 # with a couple of tabs each, and memory stays at two processes' worth.
-worker_class = "gthread"
+# The threads sit behind waitress (lobstr_dash/ops/waitress_worker.py): a connection holds a thread
+# only while the app computes its answer, never while a slow client sends its request or reads the
+# answer, so 64 stalled clients cost sockets and buffers, not the server (issue 10).
+worker_class = "lobstr_dash.ops.waitress_worker.WaitressWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 
-# With gthread this is not a request timeout: the worker's main loop checks in with the master
-# about once a second even while every thread is busy, so a slow export is never cut off. It only
-# catches a wedged process, which the master then kills and replaces. 30 s is gunicorn's default
-# and ample for start-up (create_app opens SQLite and builds the demo API in milliseconds).
+# The worker's loop checks in with the master about once a second whatever its threads do, so
+# a slow export is never cut off: this only catches a wedged process, which the master then kills
+# and replaces. 30 s is gunicorn's default and ample for start-up (create_app opens SQLite and
+# builds the demo API in milliseconds).
 timeout = 30
 # On SIGTERM, requests in flight get this long to finish: an export may wait EXPORT_WAIT_SECONDS
 # (30 s). `docker stop` sends SIGKILL after 10 s unless given `-t 35`.
 graceful_timeout = 30
-# Longer than a browser's gap between the page and its assets and polls, shorter than a proxy's
-# idle timeout (60 s for nginx and most load balancers), so the proxy, not gunicorn, closes first.
-# An idle keep-alive connection waits in the poller, not in a thread.
-keepalive = 5
+# Idle keep-alive connections are closed by waitress after 30 s (waitress_worker.ADJUSTMENTS),
+# shorter than a proxy's usual 60 s idle timeout.
 # The heartbeat file is touched every second; in memory it never waits on a slow disk.
 if os.path.isdir("/dev/shm"):  # noqa: S108 (gunicorn makes a private file there)
     worker_tmp_dir = "/dev/shm"  # noqa: S108

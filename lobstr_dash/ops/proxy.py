@@ -3,7 +3,8 @@
 Two ways to serve under a sub-path such as /lobstr, both ending in WSGI's SCRIPT_NAME, from which
 `url_for` builds every link, form, htmx URL, static file and redirect:
 - the proxy forwards the full path (/lobstr/runs/…): set `URL_PREFIX=/lobstr`;
-- the proxy strips the prefix and says so in `X-Forwarded-Prefix`: set `PROXY_FIX=1`.
+- the proxy strips the prefix and says so in `X-Forwarded-Prefix`: set `PROXY_FIX=1` and
+  `PROXY_TRUST_PREFIX=1` (the proxy must overwrite the header).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..config import ConfigError
+from ..config import normalize_prefix
 from .security import HEADERS
 
 if TYPE_CHECKING:
@@ -61,6 +64,31 @@ def wrap_for_proxy(app: Any, config: dict[str, Any]) -> Any:
     hops = int(config.get("PROXY_FIX") or 0)
     if hops:
         # Outermost: the client's address, scheme, host and any X-Forwarded-Prefix are settled
-        # before the prefix is matched, the user is checked and the request is logged.
-        app = ProxyFix(app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+        # before the prefix is matched, the user is checked and the request is logged. The host
+        # and the prefix go into every link and redirect, so they are trusted only when the
+        # proxy is said to overwrite them: a client could otherwise send its own.
+        host = hops if config.get("PROXY_TRUST_HOST") else 0
+        prefix = hops if config.get("PROXY_TRUST_PREFIX") else 0
+        if prefix:
+            app = SafePrefix(app)
+        app = ProxyFix(app, x_for=hops, x_proto=hops, x_host=host, x_port=host, x_prefix=prefix)
     return app
+
+
+class SafePrefix:
+    """Drop a forwarded prefix that is not a plain path (`//host`, a backslash, a scheme)."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        script = environ.get("SCRIPT_NAME", "")
+        if script:
+            try:
+                normalize_prefix(script)
+                plain = script.startswith("/") and not script.startswith("//")
+            except ConfigError:
+                plain = False
+            if not plain:
+                environ["SCRIPT_NAME"] = ""
+        return self.app(environ, start_response)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask import Response
+from flask import g
 from flask import request
 
 from ..web.errors import render_error
@@ -28,9 +29,12 @@ HEADERS = {
 
 
 def add_security_headers(response: Response) -> Response:
-    """Set the security headers on every response."""
+    """Set the security headers on every response; what a signed-in user sees is never cached."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if g.get("user") is not None and request.endpoint != "static":
+        # A shared browser or a proxy must not keep (or serve another user) authenticated data.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -10,6 +10,7 @@ from ..domain.tasks import RunSummary
 from ..domain.reasons import ReasonCard
 from ..domain.runinfo import RunInfo
 
+_BACKTICKS = re.compile(r"`+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
@@ -19,10 +20,14 @@ def md_text(text: str) -> str:
 
 
 def md_code(text: str) -> str:
-    """Inline code that survives backticks inside the text."""
+    """Inline code that survives backticks inside the text: the fence is one backtick longer
+    than the longest run of them inside (CommonMark), so no run can close it early."""
     text = " ".join(text.split())
-    fence = "``" if "`" in text else "`"
-    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    if not longest:
+        return f"`{text}`"
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
 
 
 @dataclass(frozen=True)

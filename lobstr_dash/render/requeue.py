@@ -85,9 +85,10 @@ def read_csv(text: str) -> list[dict[str, Any]]:
 
 
 def url_lines(urls: Iterable[str | None]) -> Iterator[str]:
-    """Yield one URL per line, each once, skipping tasks without one."""
+    """Yield one URL per line, each once, skipping tasks without one; a line that a spreadsheet
+    would run as a formula gets a leading quote, as every CSV cell does."""
     seen: set[str] = set()
     for url in urls:
         if url and url not in seen and "\n" not in url and "\r" not in url:
             seen.add(url)
-            yield url + "\n"
+            yield neutralise_cell(url) + "\n"

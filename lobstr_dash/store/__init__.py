@@ -15,6 +15,9 @@ from .aggregates import Aggregates
 from .aggregates import StoredRunFigures
 from .db import Database
 from .figures import FiguresCache
+from .health import Health
+from .health import StoreFault
+from .health import fault_of
 from .ledger import Ledger
 from .ledger import LoadRecord
 from .migrations import MIGRATIONS
@@ -27,26 +30,27 @@ from .tasks import TaskQueries
 from .windows import SharedWindows
 
 __all__ = ["MIGRATIONS", "SORT_COLUMNS", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store",
-           "StoredRunFigures"]
+           "StoreFault", "StoredRunFigures", "fault_of"]
 
 
-class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords):
+class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health):
     """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
 
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
-        self.db = Database(path)
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time, *,
+                 max_pages: int | None = None) -> None:
+        self.db = Database(path, max_pages=max_pages)
         self.clock = clock
         self.path = self.db.path
         self.figures = FiguresCache()
-        migrate(self.db.connection())
+        try:
+            migrate(self.db.connection())
+        except Exception as exc:  # a corrupt file is rebuilt; anything else stops the start
+            if self.guard(exc) != "corrupt":
+                raise
 
     def schema_version(self) -> int:
         """Return the schema version recorded in the file."""
         return int(self.db.connection().execute("PRAGMA user_version").fetchone()[0])
-
-    def probe(self) -> None:
-        """Read the file once (the health check); raises sqlite3.Error when it cannot be read."""
-        self.db.connection().execute("SELECT count(*) FROM runs WHERE run_id = ''").fetchone()
 
     def close(self) -> None:
         """Close this thread's connection."""

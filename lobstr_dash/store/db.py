@@ -61,20 +61,49 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+#: How often a thread checks that its connection still opens the file at `path` (the store may
+#: have been dropped and rebuilt by another thread or process).
+RECHECK_SECONDS = 1.0
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
 class Database:
     """One SQLite file: a connection per thread, explicit transactions, consistent snapshots."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, max_pages: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        #: Bumped when the file is dropped and rebuilt: every thread then opens the new one.
+        self.epoch = 0
+        #: Tests only: `PRAGMA max_page_count`, to make SQLite report a full disk for real.
+        self.max_pages = max_pages
 
     def connection(self) -> sqlite3.Connection:
-        """Return this thread's connection, opening it on first use."""
-        conn = getattr(self._local, "conn", None)
+        """Return this thread's connection, opening it on first use (or after a rebuild)."""
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is not None and not conn.in_transaction:
+            stale = local.epoch != self.epoch
+            now = time.monotonic()
+            if not stale and now >= local.checked + RECHECK_SECONDS:
+                local.checked = now
+                stale = _inode(self.path) != local.inode
+            if stale:
+                conn.close()
+                conn = None
         if conn is None:
             conn = connect(self.path)
-            self._local.conn = conn
+            if self.max_pages:
+                conn.execute(f"PRAGMA max_page_count = {int(self.max_pages)}")
+            local.conn, local.epoch = conn, self.epoch
+            local.inode, local.checked = _inode(self.path), time.monotonic()
         return conn
 
     @contextmanager
@@ -85,7 +114,10 @@ class Database:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite rolls back by itself on some errors (a full disk): then there is nothing
+            # to roll back, and trying would hide the error that matters.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 

@@ -67,3 +67,8 @@ class FiguresCache:
         with self._lock:
             for slot in [s for s in self._values if s[0] == run_id]:
                 del self._values[slot]
+
+    def clear(self) -> None:
+        """Drop every figure (the store was rebuilt)."""
+        with self._lock:
+            self._values.clear()

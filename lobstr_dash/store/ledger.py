@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ..domain import gapclass
@@ -18,14 +17,17 @@ from ..domain.tasks import LIVE_STATUSES
 from ..domain.tasks import RunTask
 from ..domain.tasks import params_key
 from ..domain.tasks import search_text
+from ..domain.values import MAX_COUNT
 from .db import Database
 from .figures import FiguresCache
 from .figures import stamp_of
+from .loadrecord import LoadRecord
 
 #: The columns a task row is written with, in the order `_record` builds them.
 WRITE_COLUMNS = ("run_id", "id", "position", "task", "status", "done_reason", "done_reason_desc",
                  "url", "params_json", "started_at", "ended_at", "duration", "expected",
-                 "collected", "gap", "missing_share", "gap_class", "search_text", "params_key")
+                 "collected", "gap", "missing_share", "gap_class", "search_text", "params_key",
+                 "implausible")
 
 _UPSERT = (
     f"INSERT INTO tasks ({', '.join(WRITE_COLUMNS)}) VALUES ({', '.join('?' * len(WRITE_COLUMNS))})"
@@ -36,40 +38,8 @@ _LIVE_MARKS = ",".join("?" * len(LIVE_STATUSES))
 _LIVE_VALUES = tuple(sorted(LIVE_STATUSES))
 
 
-@dataclass(frozen=True)
-class LoadRecord:
-    """What the store knows about loading one run."""
-
-    run_id: str
-    #: loading | done | partial (some pages failed) | failed (nothing could be read).
-    phase: str
-    generation: int
-    total_results: int | None
-    total_pages: int | None
-    page_size: int | None
-    started_at: float | None
-    finished_at: float | None
-    fetched_at: float | None
-    is_live: bool
-    owner: str | None
-    lease_until: float | None
-    error_kind: str | None
-    error_message: str | None
-    error_status: int | None
-    pages_done: int = 0
-    pages_failed: int = 0
-    rows_stored: int = 0
-    failed_pages: tuple[int, ...] = ()
-
-    @property
-    def is_loading(self) -> bool:
-        """True while a loader holds the run."""
-        return self.phase == "loading"
-
-    @property
-    def is_complete(self) -> bool:
-        """True when every page of the current generation loaded."""
-        return self.phase == "done"
+def _clamp(count: int | None) -> int | None:
+    return None if count is None else max(0, min(int(count), MAX_COUNT))
 
 
 def _dumps(value: Any) -> str:
@@ -83,7 +53,8 @@ def _record(run_id: str, task: RunTask, position: int) -> tuple[Any, ...]:
             task.done_reason_desc, task.url, _dumps(params), task.started_at, task.ended_at,
             task.duration, task.expected, task.collected, task.gap, task.missing_share,
             gapclass.classify(task.status, task.done_reason, task.expected, task.collected),
-            search_text(params), params_key(params))
+            search_text(params), params_key(params),
+            _dumps(dict(task.implausible)) if task.implausible else None)
 
 
 class Ledger:
@@ -101,11 +72,14 @@ class Ledger:
             if row is None:
                 return None
             pages = conn.execute(
-                "SELECT page, state FROM pages WHERE run_id = ? AND generation = ? ORDER BY page",
-                (run_id, row["generation"])).fetchall()
-            stored = self.figures.get(run_id, "rows", None, stamp_of(row), lambda: conn.execute(
-                "SELECT count(*) FROM tasks WHERE run_id = ?", (run_id,)).fetchone()[0])
-        failed = tuple(p["page"] for p in pages if p["state"] == "failed")
+                "SELECT page, state, fault FROM pages WHERE run_id = ? AND generation = ?"
+                " ORDER BY page", (run_id, row["generation"])).fetchall()
+            stored, implausible = self.figures.get(
+                run_id, "rows", None, stamp_of(row), lambda: tuple(conn.execute(
+                    "SELECT count(*), count(implausible) FROM tasks WHERE run_id = ?",
+                    (run_id,)).fetchone()))
+        failed_rows = [p for p in pages if p["state"] == "failed"]
+        failed = tuple(p["page"] for p in failed_rows)
         return LoadRecord(
             run_id=row["run_id"], phase=row["state"], generation=row["generation"],
             total_results=row["total_results"], total_pages=row["total_pages"],
@@ -115,7 +89,10 @@ class Ledger:
             error_kind=row["error_kind"], error_message=row["error_message"],
             error_status=row["error_status"],
             pages_done=sum(1 for p in pages if p["state"] == "done"),
-            pages_failed=len(failed), rows_stored=stored, failed_pages=failed)
+            pages_failed=len(failed), rows_stored=stored, failed_pages=failed,
+            failed_faults=tuple(p["fault"] or "lobstr" for p in failed_rows),
+            claimed_pages=row["claimed_pages"], failures=row["failures"],
+            implausible_tasks=implausible)
 
     def claim(self, run_id: str, owner: str, lease_seconds: float, *, fresh: bool,
               now: float | None = None,
@@ -149,18 +126,20 @@ class Ledger:
             return int(generation)
 
     def set_totals(self, run_id: str, total_results: int | None, total_pages: int,
-                   page_size: int) -> None:
-        """Record the run's size as the first page reported it."""
+                   page_size: int, claimed_pages: int | None = None) -> None:
+        """Record the run's size as the first page reported it (counts clamped to MAX_COUNT)."""
         self.db.connection().execute(
-            "UPDATE runs SET total_results = ?, total_pages = ?, page_size = ? WHERE run_id = ?",
-            (total_results, total_pages, page_size, run_id))
+            "UPDATE runs SET total_results = ?, total_pages = ?, page_size = ?, claimed_pages = ?"
+            " WHERE run_id = ?",
+            (_clamp(total_results), _clamp(total_pages), _clamp(page_size),
+             _clamp(claimed_pages), run_id))
 
-    def pages_to_fetch(self, run_id: str, generation: int, total_pages: int) -> list[int]:
-        """Return the pages of 1..total_pages not yet loaded in this generation."""
+    def pages_to_fetch(self, run_id: str, generation: int, total_pages: int) -> Iterator[int]:
+        """The pages of 1..total_pages not yet loaded in this generation, one at a time."""
         done = {r[0] for r in self.db.connection().execute(
             "SELECT page FROM pages WHERE run_id = ? AND generation = ? AND state = 'done'",
             (run_id, generation))}
-        return [p for p in range(1, total_pages + 1) if p not in done]
+        return (p for p in range(1, total_pages + 1) if p not in done)
 
     def save_page(self, run_id: str, generation: int, page: int, page_size: int,
                   rows: Sequence[dict[str, Any]], owner: str, lease_seconds: float) -> int:
@@ -203,11 +182,22 @@ class Ledger:
                 "UPDATE pages SET generation = ? WHERE run_id = ? AND page = ? AND state = 'done'",
                 [(generation, run_id, page) for page in pages])
 
-    def fail_page(self, run_id: str, generation: int, page: int, error: str) -> None:
-        """Record that a page could not be loaded after its retries."""
+    def fail_page(self, run_id: str, generation: int, page: int, error: str,
+                  fault: str = "lobstr") -> None:
+        """Record that a page could not be loaded (after its retries), and whose fault that is."""
         self.db.connection().execute(
-            "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error, fetched_at)"
-            " VALUES (?, ?, ?, 'failed', 0, ?, ?)", (run_id, page, generation, error, self.clock()))
+            "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error,"
+            " fetched_at, fault) VALUES (?, ?, ?, 'failed', 0, ?, ?, ?)",
+            (run_id, page, generation, error[:500], self.clock(), fault))
+
+    def drop_pages_after(self, run_id: str, generation: int, last_page: int) -> None:
+        """Forget failed pages past the end of a run's list (lobstr claimed more than it had)."""
+        self.db.connection().execute(
+            "DELETE FROM pages WHERE run_id = ? AND generation = ? AND page > ? AND state = 'failed'",
+            (run_id, generation, last_page))
+        self.db.connection().execute(
+            "UPDATE runs SET total_pages = min(total_pages, ?) WHERE run_id = ?",
+            (last_page, run_id))
 
     def finish(self, run_id: str, owner: str) -> None:
         """Close a load: done or partial by its failed pages, and whether tasks are still live."""
@@ -223,16 +213,34 @@ class Ledger:
                 f" ({_LIVE_MARKS}))", (run_id, *_LIVE_VALUES)).fetchone()[0]
             conn.execute(
                 "UPDATE runs SET state = ?, finished_at = ?, fetched_at = ?, is_live = ?,"
-                " owner = NULL, lease_until = NULL WHERE run_id = ? AND owner = ?",
+                " owner = NULL, lease_until = NULL, failures = 0 WHERE run_id = ? AND owner = ?",
                 ("partial" if failed else "done", now, now, int(bool(live)), run_id, owner))
 
     def fail_load(self, run_id: str, owner: str, kind: str, message: str,
                   status: int | None) -> None:
-        """Close a load that could not start (its first page failed)."""
+        """Close a load that could not start (its first page failed); count it for the back-off."""
         self.db.connection().execute(
             "UPDATE runs SET state = 'failed', finished_at = ?, error_kind = ?, error_message = ?,"
-            " error_status = ?, owner = NULL, lease_until = NULL WHERE run_id = ? AND owner = ?",
-            (self.clock(), kind, message, status, run_id, owner))
+            " error_status = ?, owner = NULL, lease_until = NULL, failures = failures + 1"
+            " WHERE run_id = ? AND owner = ?",
+            (self.clock(), kind, message[:500], status, run_id, owner))
+
+    def prune_failed(self, older_than: float, keep: int = 1000) -> int:
+        """Delete runs whose loads failed with nothing stored, once their back-off is over, and
+        all but the newest `keep` of them at any time (unknown run ids cost no space for good)."""
+        with self.db.transaction(immediate=True) as conn:
+            doomed = [r[0] for r in conn.execute(
+                "SELECT run_id FROM runs r WHERE state = 'failed'"
+                " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = r.run_id)"
+                " AND (finished_at < ? OR run_id NOT IN (SELECT run_id FROM runs"
+                "  WHERE state = 'failed' ORDER BY finished_at DESC LIMIT ?))",
+                (older_than, keep))]
+            for run_id in doomed:
+                for table in ("pages", "runs", "run_info"):
+                    conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+        for run_id in doomed:
+            self.figures.forget(run_id)
+        return len(doomed)
 
     def generation(self, run_id: str) -> int | None:
         """The run's current load generation, or None if it was never claimed."""

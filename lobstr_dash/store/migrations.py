@@ -107,6 +107,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE run_context RENAME TO run_info",
     ),
+    # 6: bounded under hostile input (issue 10). Counts past 10^12 are clamped, their original kept
+    # in `implausible`, so no sum of a run can overflow SQLite's 64-bit integers; each failed page
+    # says whose fault it was; a run remembers the page count lobstr claimed and how many loads in
+    # a row failed (to back off); `health` is the row /healthz writes to prove the file writable.
+    (
+        "ALTER TABLE tasks ADD COLUMN implausible TEXT",
+        "UPDATE tasks SET implausible = json_object('total_results', CAST(expected AS TEXT),"
+        " 'last_result', CAST(collected AS TEXT)) WHERE expected > 1000000000000"
+        " OR collected > 1000000000000",
+        "UPDATE tasks SET expected = min(expected, 1000000000000),"
+        " collected = min(collected, 1000000000000) WHERE implausible IS NOT NULL",
+        "UPDATE tasks SET gap = expected - collected,"
+        " missing_share = CASE WHEN expected IS NULL OR collected IS NULL THEN NULL"
+        " WHEN expected = 0 OR expected <= collected THEN 0.0"
+        " ELSE CAST(expected - collected AS REAL) / expected END,"
+        " gap_class = lobstr_gap_class(status, done_reason, min(expected, 1000000000000),"
+        " min(collected, 1000000000000)) WHERE implausible IS NOT NULL",
+        "UPDATE runs SET total_results = 1000000000000 WHERE total_results > 1000000000000",
+        "ALTER TABLE pages ADD COLUMN fault TEXT",
+        "ALTER TABLE runs ADD COLUMN claimed_pages INTEGER",
+        "ALTER TABLE runs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",
+        "CREATE TABLE health (id INTEGER PRIMARY KEY, checked_at REAL)",
+    ),
 )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,11 +14,16 @@ from typing import Any
 
 import requests
 
+from .body import parse_json
+from .body import read_body
+from .deadline import Deadline
+from .deadline import deadline_session
 from .envelopes import RunTaskPage
 from .envelopes import parse_runtask_page
 from .errors import LobstrAuthError
 from .errors import LobstrBadRequest
 from .errors import LobstrBadResponse
+from .errors import LobstrBusy
 from .errors import LobstrError
 from .errors import LobstrNotFound
 from .errors import LobstrRateLimited
@@ -26,14 +31,13 @@ from .errors import LobstrUnavailable
 from .errors import error_message
 from .ratelimit import RateLimitWaitTooLong
 from .ratelimit import SlidingWindowLimiter
+from .redact import Redactor
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "lobstr-dash/1.0"
 #: 5xx answers worth another try; a 501 or 505 will not change by asking again.
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
-#: What replaces the token wherever an upstream answer repeats it.
-REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,15 @@ class RawResponse:
     status: int
     body: bytes
     content_type: str
+
+
+def json_content_type(header: str | None) -> str:
+    """The pass-through's Content-Type: JSON whatever lobstr says (its UTF-8 charset kept)."""
+    media, _, parameters = (header or "").partition(";")
+    if (media.strip().lower() == "application/json"
+            and parameters.replace(" ", "").lower() == "charset=utf-8"):
+        return "application/json; charset=utf-8"
+    return "application/json"
 
 
 def endpoint_family(path: str) -> str:
@@ -77,7 +90,9 @@ class LobstrClient:
                  limiter: SlidingWindowLimiter | None = None,
                  session: requests.Session | None = None,
                  observer: Callable[[str, int | str, float], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 max_body_bytes: int = 8 * 1024 * 1024, request_slots: int = 4,
+                 slot_wait: float = 0.25) -> None:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -86,11 +101,17 @@ class LobstrClient:
         self.max_retry_after = max_retry_after
         self.backoff_base = backoff_base
         self.limiter = limiter or SlidingWindowLimiter(0)
-        self.session = session or requests.Session()
+        self.session = session or deadline_session()
         self.session.headers.update({"Authorization": f"Token {token}", "User-Agent": USER_AGENT,
                                      "Accept": "application/json"})
         # An upstream (or a proxy before it) may echo the request's headers in what it answers.
-        self._token = token
+        self._redactor = Redactor(token)
+        self.max_body_bytes = max_body_bytes
+        self.request_slots = request_slots
+        # A call waits at most this long for a slot: while it waits it holds a server thread, so
+        # 0.25 s keeps /healthz under a quarter second even when every slot is stuck on lobstr.
+        self.slot_wait = slot_wait
+        self._slots = threading.BoundedSemaphore(request_slots)
         self._observer = observer
         self._sleep = sleep
 
@@ -124,7 +145,24 @@ class LobstrClient:
 
     def _request(self, path: str, params: dict[str, Any],
                  validate: Callable[[Any], Any] | None, patient: bool = False) -> Any:
-        """GET with pacing, bounded retries and a time budget; map every failure to a LobstrError."""
+        """GET with pacing, bounded retries and a time budget; map every failure to a LobstrError.
+
+        Calls made while a visitor waits (`patient` is False: pages, the pass-through, run info,
+        lists) share `request_slots`: past that many at once, a call fails fast as LobstrBusy
+        rather than holding one more of the server's threads on a slow lobstr.
+        """
+        if patient:
+            return self._attempts(path, params, validate, patient)
+        if not self._slots.acquire(timeout=self.slot_wait):
+            raise LobstrBusy(f"the dashboard is already waiting on lobstr for "
+                             f"{self.request_slots} requests; try again in a moment")
+        try:
+            return self._attempts(path, params, validate, patient)
+        finally:
+            self._slots.release()
+
+    def _attempts(self, path: str, params: dict[str, Any],
+                  validate: Callable[[Any], Any] | None, patient: bool) -> Any:
         url = f"{self.base_url}/{path.lstrip('/')}"
         deadline = time.monotonic() + self.retry_budget
         last_error: LobstrError | None = None
@@ -161,44 +199,58 @@ class LobstrClient:
 
     def _attempt(self, url: str, path: str, params: dict[str, Any],
                  validate: Callable[[Any], Any] | None, deadline: float) -> Any:
-        """Send one GET and turn its answer into a value or a LobstrError."""
+        """Send one GET and turn its answer into a value or a LobstrError.
+
+        The attempt ends by `deadline` whatever the server does: its sockets are cut then
+        (`Deadline`), and the body is read in chunks up to `max_body_bytes`.
+        """
         remaining = max(0.05, deadline - time.monotonic())
         timeout = (min(self.connect_timeout, remaining), min(self.read_timeout, remaining))
         started = time.monotonic()
-        try:
-            response = self.session.get(url, params=params, timeout=timeout)
-        except requests.Timeout:
-            self._observe(path, "timeout", started)
-            raise LobstrUnavailable("lobstr did not answer in time") from None
-        except requests.RequestException as exc:
-            self._observe(path, "connection_error", started)
-            raise LobstrUnavailable(f"could not reach lobstr ({type(exc).__name__})") from None
-        self._observe(path, response.status_code, started)
-        self.limiter.observe(response.headers.get("X-RateLimit-Remaining"),
-                             response.headers.get("X-RateLimit-Reset"), key=endpoint_family(path))
-        if response.status_code >= 400:
-            raise self._error_for(response, endpoint_family(path))
-        try:
-            body = response.json()
-        except ValueError:
-            raise LobstrBadResponse("lobstr answered with a body that is not JSON",
-                                    status=response.status_code) from None
+        with Deadline(remaining) as cutoff:
+            try:
+                response = self.session.get(url, params=params, timeout=timeout, stream=True,
+                                            allow_redirects=False)
+            except requests.Timeout:
+                self._observe(path, "timeout", started)
+                raise LobstrUnavailable("lobstr did not answer in time") from None
+            except requests.RequestException as exc:
+                self._observe(path, "timeout" if cutoff.passed else "connection_error", started)
+                if cutoff.passed:
+                    raise LobstrUnavailable("lobstr did not answer within the time budget") from None
+                log.debug("upstream %s: %r", path, exc)
+                raise LobstrUnavailable(f"could not reach lobstr ({type(exc).__name__})") from None
+            try:
+                status = response.status_code
+                self.limiter.observe(response.headers.get("X-RateLimit-Remaining"),
+                                     response.headers.get("X-RateLimit-Reset"),
+                                     key=endpoint_family(path))
+                if 300 <= status < 400:
+                    raise LobstrBadResponse(
+                        f"lobstr answered a redirect (HTTP {status}), which the dashboard does "
+                        "not follow", status=status, retryable=False)
+                body = self._redactor.bytes(read_body(response, self.max_body_bytes, cutoff))
+            except LobstrError as exc:
+                self._observe(path, "timeout" if cutoff.passed else response.status_code, started)
+                raise exc from None
+            finally:
+                response.close()
+        self._observe(path, status, started)
+        if status >= 400:
+            raise self._error_for(response, body, endpoint_family(path))
+        parsed = parse_json(body, status)
         if validate is None:
-            content = response.content
-            if self._token and self._token.encode() in content:
-                content = content.replace(self._token.encode(), REDACTED.encode())
-            return RawResponse(response.status_code, content,
-                               response.headers.get("Content-Type", "application/json"))
-        return validate(body)
+            return RawResponse(status, body, json_content_type(response.headers.get("Content-Type")))
+        return validate(parsed)
 
-    def _error_for(self, response: requests.Response, family: str = "") -> LobstrError:
-        """Map an error status and body to the matching LobstrError."""
+    def _error_for(self, response: requests.Response, raw: bytes,
+                   family: str = "") -> LobstrError:
+        """Map an error status and its (already redacted) body to the matching LobstrError."""
         status = response.status_code
-        # The token out first: a message is shown, logged and stored, maybe cut to a length.
-        text = self.redact(response.text or "").strip()
+        text = raw.decode("utf-8", errors="replace").strip()
         try:
-            body: Any = json.loads(text) if text else None
-        except ValueError:
+            body: Any = parse_json(raw, status) if text else None
+        except LobstrError:
             body = None
         message = error_message(body, text[:200] if text and body is None and "<" not in text
                                 else f"HTTP {status} {response.reason or ''}".strip())
@@ -218,15 +270,15 @@ class LobstrClient:
         return LobstrError(message, status=status)
 
     def redact(self, text: str) -> str:
-        """`text` without the server's token (a broken upstream may echo the header back)."""
-        return text.replace(self._token, REDACTED) if self._token else text
+        """`text` without the server's token, however it is spelled (an upstream may echo it)."""
+        return self._redactor.text(text)
 
     def _is_retryable(self, exc: LobstrError) -> bool:
         if isinstance(exc, LobstrRateLimited):
             return exc.retry_after is None or exc.retry_after <= self.max_retry_after
         if isinstance(exc, LobstrUnavailable):
             return exc.status is None or exc.status in RETRYABLE_STATUSES
-        return isinstance(exc, LobstrBadResponse)
+        return isinstance(exc, LobstrBadResponse) and exc.retryable
 
     def _retry_delay(self, exc: LobstrError, attempt: int) -> float:
         """Seconds to wait before the next attempt: Retry-After when given, else jittered backoff."""

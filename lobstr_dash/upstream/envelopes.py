@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.values import as_count
@@ -44,13 +44,18 @@ def parse_envelope(body: Any, page: int, limit: int) -> Envelope:
 
 @dataclass(frozen=True)
 class RunTaskPage:
-    """One page of /v1/runtasks: the envelope's counters and its raw rows."""
+    """One page of /v1/runtasks: the envelope's counters and its raw rows.
+
+    `total_pages` is what the counters make plausible: the smaller of the pages lobstr declares
+    and the pages its `total_results` fills; `claimed_pages` is the declared count as sent.
+    """
 
     page: int
     limit: int
     total_results: int | None
     total_pages: int
     rows: list[dict[str, Any]]
+    claimed_pages: int | None = field(default=None, compare=False)
 
 
 def _as_int(value: Any) -> int | None:
@@ -58,20 +63,30 @@ def _as_int(value: Any) -> int | None:
 
 
 def parse_runtask_page(body: Any, page: int, limit: int) -> RunTaskPage:
-    """Check a /v1/runtasks envelope and return its counters and rows; raises LobstrBadResponse."""
+    """Check a /v1/runtasks envelope and return its counters and rows; raises LobstrBadResponse.
+
+    A page with more rows than asked for is malformed, whatever else it says: nothing of it is
+    kept, and asking again will not change it.
+    """
     if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
         raise LobstrBadResponse("lobstr answered without the documented `data` list of run tasks")
+    if len(body["data"]) > limit:
+        raise LobstrBadResponse(f"lobstr sent {len(body['data']):,} rows for a page of {limit}",
+                                retryable=False)
     rows = [row for row in body["data"] if isinstance(row, Mapping)]
     if len(rows) != len(body["data"]):
         raise LobstrBadResponse("lobstr answered run tasks that are not JSON objects")
     total = _as_int(body.get("total_results"))
-    page_size = _as_int(body.get("limit")) or limit
-    total_pages = _as_int(body.get("total_pages"))
+    # lobstr may serve smaller pages than asked, never larger ones.
+    page_size = min(_as_int(body.get("limit")) or limit, limit)
+    claimed = _as_int(body.get("total_pages"))
+    total_pages = claimed
+    if total is not None:
+        filled = -(-total // page_size)
+        total_pages = filled if total_pages is None else min(total_pages, filled)
     if total_pages is None:
-        if total is not None:
-            total_pages = -(-total // page_size) if page_size else page
-        else:
-            # Without counters a short page is the last one.
-            total_pages = page + 1 if len(rows) >= page_size else page
+        # Without counters a short page is the last one.
+        total_pages = page + 1 if len(rows) >= page_size else page
     return RunTaskPage(page=page, limit=page_size, total_results=total,
-                       total_pages=total_pages, rows=[dict(r) for r in rows])
+                       total_pages=total_pages, rows=[dict(r) for r in rows],
+                       claimed_pages=claimed)

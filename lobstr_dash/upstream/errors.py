@@ -16,6 +16,8 @@ class LobstrError(Exception):
     response_status = 502
     #: Short label for pages, logs and the load state kept in the store.
     kind = "error"
+    #: False when asking again cannot help (an answer too large, a redirect): no retry.
+    retryable = True
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -73,12 +75,24 @@ class LobstrBadResponse(LobstrError):
     response_status = 502
     kind = "bad_response"
 
+    def __init__(self, message: str, *, status: int | None = None,
+                 retryable: bool | None = None) -> None:
+        super().__init__(message, status=status)
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class LobstrBusy(LobstrUnavailable):
+    """The dashboard already has as many requests waiting on lobstr as it allows."""
+
+    kind = "busy"
+
 
 #: Error kinds by their `kind` label, to rebuild an error recorded in the store.
 ERRORS_BY_KIND: dict[str, type[LobstrError]] = {
     cls.kind: cls
     for cls in (LobstrError, LobstrAuthError, LobstrNotFound, LobstrBadRequest,
-                LobstrRateLimited, LobstrUnavailable, LobstrBadResponse)
+                LobstrRateLimited, LobstrUnavailable, LobstrBadResponse, LobstrBusy)
 }
 
 

@@ -4,6 +4,10 @@ object and renders it (or its `.json`/`.csv` twin). Templates only read the page
 from __future__ import annotations
 
 from flask import Flask
+from flask import g
+from flask import request
+
+from ..loading.clients import set_client
 
 from . import compare
 from . import digest
@@ -27,3 +31,10 @@ def register_web(app: Flask) -> None:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_filters(app)
+    app.before_request(note_client)
+
+
+def note_client() -> None:
+    """Loads started by this request count against its user (signed in) or else its address."""
+    user = g.get("user")
+    set_client(f"user:{user}" if user else f"addr:{request.remote_addr or ''}")

@@ -11,11 +11,16 @@ from flask import make_response
 from flask import render_template
 from flask import request
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
+
+from ..store.health import MESSAGES
+from ..upstream.errors import LobstrBusy
 
 from ..upstream.errors import LobstrError
 from ..upstream.errors import LobstrRateLimited
 from .htmx import is_partial_request
 from .querystring import InvalidInput
+from .services import services
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,7 @@ TITLES = {
     "unavailable": "lobstr is not answering",
     "bad_response": "lobstr answered something unexpected",
     "bad_request": "lobstr rejected the request",
+    "busy": "The dashboard is busy",
     "error": "lobstr could not be read",
 }
 HINTS = {
@@ -34,7 +40,10 @@ HINTS = {
     "not_found": "Check the run id: lobstr has no run with this id for this account.",
     "rate_limited": "Nothing was lost: what is already loaded stays. Try again in a moment.",
     "unavailable": "Nothing was lost: what is already loaded stays. Try again in a moment.",
+    "busy": "Nothing was lost: what is already loaded stays. Try again in a moment.",
 }
+#: Seconds a client is told to wait after a 503 for a busy dashboard or a failing store.
+BUSY_RETRY_AFTER = 5
 
 
 def wants_json() -> bool:
@@ -67,6 +76,10 @@ def handle_lobstr_error(exc: LobstrError) -> Any:
     headers = {}
     if isinstance(exc, LobstrRateLimited) and exc.retry_after:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    elif isinstance(exc, LobstrBusy):
+        headers["Retry-After"] = str(round(getattr(exc, "retry_after", 0) or BUSY_RETRY_AFTER))
+    elif getattr(exc, "retry_after", None):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))  # type: ignore[attr-defined]
     message = exc.message if exc.status is None else f"lobstr answered {exc.status}: {exc.message}"
     log.warning("upstream error on %s: %s", request.path, exc)
     return render_error(exc.response_status, TITLES.get(exc.kind, TITLES["error"]), message,
@@ -80,14 +93,29 @@ def handle_invalid_input(exc: InvalidInput) -> Any:
 
 
 def handle_http_exception(exc: HTTPException) -> Any:
-    """Werkzeug's 404, 405 and friends, in our formats."""
-    return render_error(exc.code or 500, exc.name, exc.description or exc.name, kind="http")
+    """Werkzeug's 404, 405 and friends, in our formats (a 405 says which methods are allowed)."""
+    headers = {}
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return render_error(exc.code or 500, exc.name, exc.description or exc.name, kind="http",
+                        headers=headers)
+
+
+def handle_store_fault(kind: str) -> Any:
+    """The dashboard's own store failed: say so (503), never blame lobstr."""
+    log.error("store fault (%s) on %s", kind, request.path)
+    return render_error(503, "The dashboard's store failed", MESSAGES[kind] + ".",
+                        kind="store_" + kind, retry=True,
+                        headers={"Retry-After": str(BUSY_RETRY_AFTER)})
 
 
 def handle_unexpected(exc: Exception) -> Any:
     """A bug: log the traceback on the server, show the user a plain message."""
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
+    kind = services().store.guard(exc)  # a corrupt store is dropped and rebuilt here
+    if kind is not None:
+        return handle_store_fault(kind)
     log.exception("unhandled error on %s", request.path)
     return render_error(500, "Something went wrong in the dashboard",
                         "The error was logged on the server. Nothing in lobstr was changed.",
