@@ -54,8 +54,9 @@ CASES = [
     ("pending", None, None, 0, gc.RUNNING),
     ("RUNNING", None, None, None, gc.RUNNING),
     ("paused", "no_account_available", 100, 30, gc.RUNNING),
-    ("running", None, 100, 100, gc.COMPLETE),
-    ("running", None, 100, 120, gc.OVER),
+    # A task still running is its own class, whatever it has collected so far (issue 11).
+    ("running", None, 100, 100, gc.RUNNING),
+    ("running", None, 100, 120, gc.RUNNING),
     ("pending", None, 0, 0, gc.RUNNING),
     ("completed", "batch_wait", 100, 30, gc.RUNNING),
 ]
@@ -69,11 +70,20 @@ def test_classify(status: str | None, reason: str | None, expected: int | None,
 
 def test_classes_have_the_issue_labels_and_a_description_each() -> None:
     assert list(gc.CLASSES.values()) == [
-        "complete", "short — still running", "short — aborted",
+        "complete", "still running", "short — aborted",
         "short — account, credits or billing", "short — site or platform error", "short — other",
         "expected unknown", "collected more than expected"]
     assert set(gc.DESCRIPTIONS) == set(gc.CLASSES)
     assert set(gc.ENDED_SHORT) <= set(gc.CLASSES) and gc.RUNNING not in gc.ENDED_SHORT
+    assert gc.SHORT == gc.ENDED_SHORT and gc.UNKNOWN not in gc.SHORT
+    assert set(gc.CAUSES) == set(gc.SHORT)
+
+
+@pytest.mark.parametrize(("status", "reason", "expected", "collected", "klass"), CASES)
+def test_short_is_one_test_of_the_class(status: str | None, reason: str | None,
+                                        expected: int | None, collected: int | None,
+                                        klass: str) -> None:
+    assert gc.is_short(status, reason, expected, collected) == (klass in gc.SHORT)
     assert gc.label("site") == "short — site or platform error" and gc.label("zzz") == "zzz"
 
 
