@@ -47,11 +47,6 @@ def page(run_id: str) -> Any:
                         301)
     query = parse_task_query(request.args, current_app.config["TASKS_PER_PAGE"])
     target = partial_target(request, PARTS)
-    if target is None and any(not v.strip() for _key, vs in request.args.lists() for v in vs):
-        # A filter form sent without JavaScript names its empty fields (`q=`): answer at the
-        # tidy URL, the one a link to this view would have.
-        clean = {k: [v for v in vs if v.strip()] for k, vs in request.args.lists()}
-        return redirect(url_for("run.page", run_id=run_id, **clean), 303)
     # The status poll must answer at once; everything else may wait briefly for a load to end.
     wait = 0.0 if target == STATUS_PART else float(current_app.config["LOAD_WAIT_SECONDS"])
     runs = services().runs

@@ -117,23 +117,27 @@ def test_back_restores_the_checked_filters_and_combining_keeps_them(new_context:
         if not js:
             page.locator("form#filters").get_by_role("button", name="Apply").click()
 
+    def url(query: str) -> re.Pattern[str]:
+        # Without JavaScript the form also names its empty text field.
+        return re.compile(rf"\?{re.escape(query)}(&q=)?$")
+
     checkbox(page, "Status", "error").check()
     apply()
-    expect(page).to_have_url(re.compile(r"\?status=error$"))
+    expect(page).to_have_url(url("status=error"))
     errors = page.locator("#tasks .count").inner_text()
     checkbox(page, "Done reason", "request_failed").check()
     apply()
-    expect(page).to_have_url(re.compile(r"\?status=error&reason=request_failed$"))
+    expect(page).to_have_url(url("status=error&reason=request_failed"))
 
     page.go_back()
-    expect(page).to_have_url(re.compile(r"\?status=error$"))
+    expect(page).to_have_url(url("status=error"))
     expect(checkbox(page, "Status", "error")).to_be_checked()
     expect(checkbox(page, "Done reason", "request_failed")).not_to_be_checked()
     expect(page.locator("#tasks .count")).to_have_text(errors)
     # Ticking another reason after Back keeps the status filter.
     checkbox(page, "Done reason", "cookies_expired").check()
     apply()
-    expect(page).to_have_url(re.compile(r"\?status=error&reason=cookies_expired$"))
+    expect(page).to_have_url(url("status=error&reason=cookies_expired"))
     expect(checkbox(page, "Status", "error")).to_be_checked()
 
     page.go_back()
@@ -141,7 +145,7 @@ def test_back_restores_the_checked_filters_and_combining_keeps_them(new_context:
     expect(page).to_have_url(re.compile(r"/runs/[0-9a-f]{32}$"))
     expect(page.locator("#facets input:checked")).to_have_count(0)
     page.go_forward()
-    expect(page).to_have_url(re.compile(r"\?status=error$"))
+    expect(page).to_have_url(url("status=error"))
     expect(checkbox(page, "Status", "error")).to_be_checked()
 
 
@@ -192,3 +196,42 @@ def test_the_empty_run_shows_its_own_message(new_context: Any, js: bool) -> None
     expect(page.locator("form#filters")).to_have_count(0)
     expect(page.locator("table.task-table")).to_have_count(0)
     expect(page.locator("#charts")).to_have_count(0)
+
+
+def test_a_second_visit_asks_for_no_static_file(chromium: Any, tmp_path: Path, watch: Any) -> None:
+    app = create_app({"LOBSTR_TOKEN": None, "DATA_DIR": str(tmp_path / "second"),
+                      "DEMO_LATENCY_MS": 0, "LOBSTR_RATE_LIMIT": 0, "LOAD_WAIT_SECONDS": 15.0})
+    asked: list[str] = []
+    inner = app.wsgi_app
+
+    def counting(environ: dict[str, Any], start_response: Any) -> Any:
+        if "/static/" in environ.get("PATH_INFO", ""):
+            asked.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, counting, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    context = chromium.new_context(base_url=f"http://127.0.0.1:{server.server_port}",
+                                   viewport=WIDE)
+    context.add_init_script(WATCH_SCRIPT)
+    context.on("page", watch.attach)
+    try:
+        page = context.new_page()
+        page.goto(run_url("aborted"))
+        expect(page.locator("table.task-table tbody tr")).to_have_count(100)
+        first = list(asked)
+        assert any(p.endswith("/app.css") for p in first) and any(p.endswith("/app.js") for p in first)
+        asked.clear()
+        page.goto("/")  # another page, then the same one again: both from the browser's cache
+        page.goto(run_url("mixed"))
+        expect(page.locator("#verdict-title")).to_be_visible()
+        assert asked == [], f"static files asked again: {asked}"
+    finally:
+        context.close()
+        server.shutdown()
+        thread.join(5)
+        loader = app.extensions["lobstr_dash"].loader
+        for run_id in list(loader._threads):
+            loader.join(run_id, 10)
+    watch.assert_clean()
