@@ -26,6 +26,8 @@ CASES = [
     ("completed", "proxy_timeout", 100, 40, gc.OTHER),  # undocumented reason
     ("aborted", "run_aborted", 100, 40, gc.ABORTED),
     ("aborted", None, 100, 40, gc.ABORTED),
+    ("cancelled", "user_cancelled", 100, 40, gc.ABORTED),  # an undocumented reason, a clear status
+    ("CANCELED", None, None, 0, gc.ABORTED),
     ("aborted", "run_aborted", None, 0, gc.ABORTED),  # never started: unknown expected, stopped
     ("error", "deactivated", 5, 0, gc.ABORTED),
     ("error", "cookies_expired", 100, 0, gc.ACCOUNT),

@@ -72,6 +72,8 @@ CAUSES: dict[str, str] = {
 
 #: Task statuses that mean the task itself failed or was stopped.
 FAILED_STATUSES = frozenset({"error", "failed", "aborted", "cancelled", "canceled"})
+#: Of those, the ones that say someone stopped it (short — aborted, when the reason says no more).
+STOPPED_STATUSES = frozenset({"aborted", "cancelled", "canceled"})
 
 _GROUP_CLASS = {
     reasons.USER: ABORTED,
@@ -112,7 +114,7 @@ def classify(status: str | None, done_reason: str | None, expected: int | None,
         return UNKNOWN
     if group in _GROUP_CLASS:
         return _GROUP_CLASS[group]
-    if (status or "").lower() == "aborted":
+    if (status or "").lower() in STOPPED_STATUSES:
         return ABORTED
     return OTHER
 
