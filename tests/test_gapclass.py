@@ -139,3 +139,21 @@ def test_a_store_made_before_gap_classes_is_migrated_and_its_rows_classified(tmp
         sum(1 for case in CASES if case[-1] == gc.OVER)
     # Opening it again is a no-op.
     assert Store(path).schema_version() == len(MIGRATIONS)
+
+
+def test_rows_classified_before_one_meaning_of_short_are_classified_again(tmp_path: Path) -> None:
+    path = tmp_path / "v5.sqlite3"
+    run = "c" * 32
+    store = Store(path)
+    save_run(store, run, crafted_rows(run))
+    conn = store.db.connection()
+    # What version 5 stored for a running task that had collected all it expected.
+    conn.execute("UPDATE tasks SET gap_class = 'complete' WHERE status = 'running'"
+                 " AND expected = collected")
+    conn.execute("PRAGMA user_version = 5")
+    conn.commit()
+    store.close()
+    again = Store(path)
+    stored = again.db.connection().execute(
+        "SELECT gap_class FROM tasks WHERE run_id = ? ORDER BY position", (run,)).fetchall()
+    assert [r[0] for r in stored] == [case[-1] for case in CASES]
