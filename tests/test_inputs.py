@@ -48,3 +48,10 @@ def test_wrapping_never_splits_a_number_and_escapes_everything() -> None:
     assert str(wrap("<b>&x=1")) == "&lt;b&gt;&amp;<wbr>x=<wbr>1"
     long = "x" * 80
     assert "…" in str(wrap(long)) and len(str(wrap(long))) < 40
+
+
+def test_the_details_view_keeps_every_character_and_still_breaks_between_numbers() -> None:
+    url = "https://www.google.com/maps/search/dentist/@44.8603890,-0.5791800,14z?" + "x" * 60
+    html = str(wrap(url, cut=False))
+    assert html.replace("<wbr>", "").replace("&amp;", "&") == url
+    assert "-0.5791800" in html and "…" not in html

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from ..domain.values import parse_duration
+from .inputs import wrap
 
 
 def fmt_int(value: int | None) -> str:
@@ -66,6 +67,11 @@ def param_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def breakable(value: Any) -> Any:
+    """Text (a URL, a param) that may wrap after its separators, never inside a number."""
+    return wrap(param_text(value), cut=False)
+
+
 def fmt_pct(value: float | None, digits: int = 1) -> str:
     """Share 0..100 → '87.5%'."""
     return "—" if value is None else f"{value:.{digits}f}%"
@@ -116,6 +122,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(fmt_duration_text, "duration_text")
     app.add_template_filter(fmt_clock, "clock")
     app.add_template_filter(param_text, "param_text")
+    app.add_template_filter(breakable, "breakable")
     app.add_template_filter(fmt_pct, "pct")
     app.add_template_filter(safe_url, "safe_url")
     app.add_template_filter(compact_params, "compact_params")

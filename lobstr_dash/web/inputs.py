@@ -40,14 +40,18 @@ class InputLabel:
         return wrap(self.text)
 
 
-def wrap(text: str) -> Markup:
-    """Escape text and let it wrap only after separators (`<wbr>`), never inside a number."""
+def wrap(text: str, *, cut: bool = True) -> Markup:
+    """Escape text and let it wrap only after separators (`<wbr>`), never inside a number.
+
+    With `cut`, a run of more than LONGEST_WORD characters without a separator is shortened in
+    the middle (the table's labels); without it, everything is kept (the details view).
+    """
     pieces = []
     for part in _BREAK_AFTER.split(text):
         if _BREAK_AFTER.fullmatch(part):
             pieces.append(f"{escape(part)}<wbr>")
             continue
-        if len(part) > LONGEST_WORD:
+        if cut and len(part) > LONGEST_WORD:
             part = part[: LONGEST_WORD // 2] + "…" + part[-(LONGEST_WORD // 2 - 1):]
         pieces.append(str(escape(part)))
     return Markup("".join(pieces))  # noqa: S704 (every piece was escaped above)
