@@ -124,6 +124,9 @@ def test_a_live_task_is_never_short_nor_missing_nor_red(make_app: Any, upstream:
     outcome = {box["value"]: box for box in page.select("#facets input[name=class]")}
     assert set(outcome) == {"running", "site", "complete"}
     assert "tone-live" in outcome["running"].parent["class"]
+    # The completeness chart counts them apart, not in its red low columns.
+    running = page.select_one("#chart-completeness-figure rect[data-bucket='12']")
+    assert running is not None and running["data-count"] == "2"
 
 
 def test_every_htmx_answer_redraws_the_filter_panel_with_its_checked_boxes(client: Any,

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 from ..domain import gapclass
 from ..domain.figures import BUCKET_COMPLETE
 from ..domain.figures import BUCKET_OVER
+from ..domain.figures import BUCKET_RUNNING
 from ..domain.figures import BUCKET_UNKNOWN
 from ..domain.figures import BUCKETS
 from ..domain.figures import Timeline
@@ -71,7 +72,9 @@ def completeness_histogram(counts: Mapping[int, int], *, chart_id: str = "chart-
             "from 0–10% up to exactly 100%, more than expected, and unknown.")
     left, right, top, bottom = 44, 8, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    slot = plot_w / len(BUCKETS)
+    # The "still running" bar only while some task runs: a finished run's chart has no such column.
+    buckets = [b for b in BUCKETS if b[0] != BUCKET_RUNNING or counts.get(BUCKET_RUNNING)]
+    slot = plot_w / len(buckets)
     peak = max(counts.values(), default=0)
     parts = _open(chart_id, width, height, title, desc)
     parts.append(f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}"'
@@ -81,12 +84,12 @@ def completeness_histogram(counts: Mapping[int, int], *, chart_id: str = "chart-
     parts.append(f'<text class="tick" x="{left - 4}" y="{top + plot_h}" text-anchor="end"'
                  f' font-size="10" fill="currentColor">0</text>')
     rows = []
-    for index, (key, short, long) in enumerate(BUCKETS):
+    for index, (key, short, long) in enumerate(buckets):
         count = counts.get(key, 0)
         bar_h = plot_h * count / peak if peak else 0.0
         x = left + index * slot + slot * 0.12
-        kind = "over" if key == BUCKET_OVER else "unknown" if key == BUCKET_UNKNOWN else (
-            "complete" if key == BUCKET_COMPLETE else f"b{min(key, 9)}")
+        kind = {BUCKET_OVER: "over", BUCKET_UNKNOWN: "unknown", BUCKET_COMPLETE: "complete",
+                BUCKET_RUNNING: "running"}.get(key, f"b{min(key, 9)}")
         parts.append(
             f'<rect class="bar bar-{kind}" data-bucket="{key}" data-count="{count}" x="{_num(x)}"'
             f' y="{_num(top + plot_h - bar_h)}" width="{_num(slot * 0.76)}" height="{_num(bar_h)}"'

@@ -113,7 +113,8 @@ def _completeness_buckets(conn: sqlite3.Connection, run_id: str, task_filter: Ta
     """Matching tasks per completeness bucket (see BUCKET_*), one GROUP BY."""
     where, args = filter_sql(run_id, task_filter)
     rows = conn.execute(
-        "SELECT CASE WHEN expected IS NULL OR collected IS NULL THEN -1"
+        "SELECT CASE WHEN gap_class = 'running' THEN 12"
+        " WHEN expected IS NULL OR collected IS NULL THEN -1"
         " WHEN collected > expected THEN 11"
         " WHEN collected = expected THEN 10"
         " ELSE min(9, (collected * 10) / expected) END AS bucket, count(*) AS n"
