@@ -1,4 +1,4 @@
-"""SQL aggregates behind the reason cards, the gap-class facet, the charts and the runs list.
+"""SQL aggregates behind the reason cards, the verdict, the charts and the runs list.
 
 Every figure here is one GROUP BY (or a window over the matching rows): nothing loads a run's rows
 into Python, so a 100,000-task run costs a few aggregates per request, and a finished load's figures
@@ -32,12 +32,6 @@ class Aggregates:
 
     db: Database
     figures: FiguresCache
-
-    def class_counts(self, run_id: str) -> dict[str, int]:
-        """Tasks per gap class of a whole run (the facet), from the class index."""
-        with self.db.snapshot() as conn:
-            return self.figures.get(run_id, "classes", None, load_stamp(conn, run_id),
-                                    lambda: _class_counts(conn, run_id))
 
     def reason_cards(self, run_id: str) -> list[ReasonCard]:
         """One card per done_reason of the whole run, most missing results first."""
@@ -75,12 +69,6 @@ class Aggregates:
     def stored_runs(self, run_ids: Iterable[str]) -> dict[str, StoredRunFigures]:
         """Figures of those runs whose tasks are in the store (one GROUP BY over the runs asked)."""
         return _stored_runs(self.db.connection(), run_ids)
-
-
-def _class_counts(conn: sqlite3.Connection, run_id: str) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT gap_class, count(*) FROM tasks WHERE run_id = ? GROUP BY gap_class", (run_id,))
-    return {r[0]: r[1] for r in rows if r[0] is not None}
 
 
 def _reason_cards(conn: sqlite3.Connection, run_id: str) -> list[ReasonCard]:
