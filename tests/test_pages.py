@@ -57,3 +57,18 @@ def test_a_squid_count_that_differs_from_the_list_is_explained(client: Any, upst
     page = soup(client.get(f"/squids/{MAPS}/runs"))
     note = page.select_one(".total-note").get_text(" ", strip=True)
     assert "counts 9 runs" in note and "lists 4" in note and "deleted" in note
+
+
+def test_compare_with_the_run_before_only_when_lobstr_lists_one(client: Any) -> None:
+    def compare_link(run_id: str) -> Any:
+        client.get(f"/runs/{run_id}")
+        svc = client.application.extensions["lobstr_dash"]
+        svc.runs.info_fetcher.join(run_id, 10)
+        squid = svc.runs.known_info(run_id).info.squid
+        svc.lists.previous_known(squid, run_id, 10)  # let the background search end
+        page = soup(client.get(f"/runs/{run_id}"))
+        return page.select_one(f".page-actions a[href='/runs/{run_id}/previous']")
+
+    assert compare_link(ABORTED) is not None  # the clean run came before it on the same squid
+    assert compare_link(DEMO_RUN_IDS["clean"]) is None  # the oldest run of its squid
+    assert compare_link(DEMO_RUN_IDS["empty"]) is None  # the only run of its squid

@@ -44,7 +44,7 @@ COLUMNS = [
 ]
 SORT_LABELS = {key: label for key, label, _ in COLUMNS} | {"missing": "share missing", "gap": "gap"}
 #: How long a page waits for the run before this one to be found (it shows up on a later view).
-PREVIOUS_WAIT_SECONDS = 0.5
+PREVIOUS_WAIT_SECONDS = 0.3
 #: Task bars on the timeline: about 3 px each in its 200 px band, so each can be seen (and
 #: hovered), and the chart stays under 25 KB; the running counts above them use every task.
 TIMELINE_BARS = 64
@@ -220,6 +220,15 @@ class RunPage:
         days = {datetime.fromtimestamp(t, tz=UTC).date() for row in self.tasks.rows
                 for t in (row.started_at, row.ended_at) if t is not None}
         return "%H:%M:%S" if len(days) <= 1 else "%m-%d %H:%M"
+
+
+def look_for_previous_run(run_id: str) -> None:
+    """Start looking for the run before this one, when its squid is known (the page's wait then
+    covers the search too); the page picks the answer up in `build_run_page`."""
+    svc = services()
+    squid = svc.runs.known_info(run_id).info.squid
+    if squid:
+        svc.lists.previous_known(squid, run_id, 0.0, is_run=is_run_id)
 
 
 def build_run_page(run_id: str, query: TaskQuery, run: LoadedRun, info: RunInfoAnswer, *,

@@ -26,6 +26,7 @@ from .querystring import parse_task_query
 from .querystring import same_page_target
 from .runmodel import RunPage
 from .runmodel import build_run_page
+from .runmodel import look_for_previous_run
 from .services import services
 
 bp = Blueprint("run", __name__)
@@ -53,6 +54,8 @@ def page(run_id: str) -> Any:
     if target == TASKS_PART:  # the table alone does not show the run's own info
         run, info = runs.ensure(run_id, wait), runs.known_info(run_id)
     else:
+        if target is None:
+            look_for_previous_run(run_id)
         run, info = runs.ensure_with_info(run_id, wait, first_rows=target is None)
     page = build_run_page(run_id, query, run, info,
                           live_refresh_seconds=float(current_app.config["LIVE_REFRESH_SECONDS"]),
