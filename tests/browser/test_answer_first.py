@@ -235,3 +235,19 @@ def test_a_second_visit_asks_for_no_static_file(chromium: Any, tmp_path: Path, w
         for run_id in list(loader._threads):
             loader.join(run_id, 10)
     watch.assert_clean()
+
+
+def test_the_keyboard_keeps_its_place_while_the_panel_is_redrawn(page: Any) -> None:
+    page.goto(run_url("mixed"))
+    first = page.locator("#facets input[name=status]").first
+    first.focus()
+    focused = page.evaluate("document.activeElement.id")
+    page.keyboard.press("Space")
+    expect(page).to_have_url(re.compile(r"\?status=\w+$"))
+    expect(page.locator("#tasks .count")).to_contain_text("matching")
+    # The panel was redrawn (out of band), and the focus is back on the same checkbox.
+    assert page.evaluate("document.activeElement.id") == focused
+    assert page.evaluate("document.activeElement.checked") is True
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    expect(page).to_have_url(re.compile(r"\?status=\w+&status=\w+$"))
