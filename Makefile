@@ -8,11 +8,18 @@ HOST ?= 127.0.0.1
 WORKERS ?= auto
 PYTEST := $(BIN)/pytest -q -n $(WORKERS)
 
-.PHONY: run test lint unit quick browser screenshot bench loadtest clean image-check password
+.PHONY: run test lint unit quick browser screenshot bench loadtest clean image-check password htmx-if-npm
 
+# Everything: the runtime and the test tools (make test and the targets below it).
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The runtime alone (make run): no test tools to install just to look at the dashboard.
+$(BIN)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 static/htmx.min.js: static/htmx.version static/htmx.sha256 scripts/fetch-htmx.sh
@@ -25,9 +32,16 @@ AXE := .cache/axe.min.js
 $(AXE): tests/browser/axe.version tests/browser/axe.sha256 scripts/fetch-axe.sh
 	sh scripts/fetch-axe.sh $@
 
-## run: the dashboard on http://$(HOST):$(PORT) (demo data unless LOBSTR_TOKEN is set)
-run: $(BIN)/.installed static/htmx.min.js
+## run: the dashboard on http://$(HOST):$(PORT) (demo data unless LOBSTR_TOKEN is set); htmx is
+## fetched when npm is there, and the pages work by full reloads when it is not
+run: $(BIN)/.runtime htmx-if-npm
 	$(BIN)/python -m lobstr_dash serve --host $(HOST) --port $(PORT)
+
+# htmx only swaps parts of pages in place: without npm, make run goes on (lobstr-dash serve then
+# says how to add it), and a failed download does not stop it either.
+htmx-if-npm:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory static/htmx.min.js \
+		|| echo "make run: htmx could not be fetched; the pages work by full reloads"; fi
 
 ## test: lint, Dockerfile lint, and every test (browser tests run when Chromium is installed)
 test: $(BIN)/.installed static/htmx.min.js $(AXE) lint
@@ -46,7 +60,7 @@ quick: $(BIN)/.installed static/htmx.min.js
 browser: $(BIN)/.installed static/htmx.min.js $(AXE)
 	$(PYTEST) -m browser
 
-## screenshot: regenerate the README's docs/screenshot-run.png from the aborted demo run
+## screenshot: regenerate the README's screenshots (docs/screenshot-run*.png: desktop, phone, dark) of the mixed demo run
 screenshot: $(BIN)/.installed static/htmx.min.js
 	UPDATE_DOCS_SCREENSHOT=1 $(BIN)/pytest -q tests/browser/test_screenshots.py
 
@@ -54,9 +68,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/hadolint --no-color Dockerfile
 
-## bench: the performance figures of bench/RESULTS.md (not part of make test)
+## bench: the performance figures of bench/RESULTS.md, then the page weights (not part of make test)
 bench: $(BIN)/.installed static/htmx.min.js
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.sizes
 
 ## loadtest: 50 clients for 30 s on a warm run page and on its CSV export, gunicorn as in the image;
 ## appends its figures to bench/RESULTS.md (not part of make test). Needs hey or wrk (Debian packages).

@@ -70,3 +70,21 @@ def test_request_lines_are_read_from_either_log_format(tmp_path: Path) -> None:
     dashboard = Dashboard(subprocess.Popen(["true"]), 0, tmp_path, log, workers=[101, 102])
     dashboard.proc.wait()
     assert dashboard.access_log() == [(101, "GET", "/runs/abc", 200), (102, "GET", "/runs/abc", 200)]
+
+
+def test_page_weight_section_replaces_itself_and_keeps_the_rest(tmp_path: Path) -> None:
+    from bench.sizes import HEADING, Size, section, write_section
+
+    machine = {"date": "today", "commit": "abc", "cores": "2", "cpu": "X", "python": "3.11"}
+    text = section([Size("run page", 200_000, 30_000, 25_000, 60_000),
+                    Size("huge page", 900_000, 70_000, 60_000, 60_000)],
+                   {"timeline SVG": 21_000}, machine)
+    assert "| run page | 200.0 KB | 30.0 KB | 25.0 KB | 60.0 KB | yes |" in text
+    assert "| huge page | 900.0 KB | 70.0 KB | 60.0 KB | 60.0 KB | NO |" in text
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Results\n\n## Figures\n\nkept\n\n## Load test\n\nalso kept\n")
+    write_section(results, text)
+    write_section(results, text.replace("30.0 KB", "31.0 KB"))
+    body = results.read_text()
+    assert body.count(HEADING) == 1 and "31.0 KB" in body and "30.0 KB | 25.0" not in body
+    assert "kept" in body and "also kept" in body

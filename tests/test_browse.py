@@ -189,19 +189,21 @@ def test_reason_cards_and_gap_classes_match_the_tasks(dash: Any, fake: Any) -> N
     # The cards lead with the costliest reason.
     order = [number(c.select(".card-figures dd")[1].get_text()) for c in html.select(".reason-card")]
     assert order == sorted(order, reverse=True)
-    # Gap classes: a facet whose counts add up, each a filter of exactly that many tasks.
-    facet = {a.get_text(strip=True): a for a in html.select(".facet-classes a")}
-    counts = {label: int(a.next_sibling.strip().replace(",", "")) for label, a in facet.items()}
+    # Gap classes: facet checkboxes whose counts add up, each a filter of exactly that many tasks.
+    boxes = html.select("#facets input[name=class]")
+    counts = {box["value"]: number(html.select_one(f"label[for={box['id']}] .facet-count").get_text())
+              for box in boxes}
+    labels = {box["value"]: html.select_one(f"label[for={box['id']}] .facet-label").get_text()
+              for box in boxes}
     assert sum(counts.values()) == len(truth)
-    account = facet["short — account, credits or billing"]["href"]
-    assert "class=account" in account
-    filtered = soup(dash.get(account))
+    assert labels["account"] == "short — account, credits or billing"
+    filtered = soup(dash.get(f"/runs/{MIXED}?class=account"))
     line = filtered.select_one("#tasks .count").get_text(" ", strip=True)
-    assert number(line.split(" of ")[1]) == counts["short — account, credits or billing"]
+    assert number(line.split(" of ")[1]) == counts["account"]
     checked = filtered.select("form#filters input[name=class][checked]")
     assert [i["value"] for i in checked] == ["account"]
     exported = csv_of(dash.get(f"/runs/{MIXED}/tasks.csv?class=account"))
-    assert len(exported) == counts["short — account, credits or billing"]
+    assert len(exported) == counts["account"]
     assert {r["gap_class"] for r in exported} == {"account"}
 
 
@@ -309,8 +311,10 @@ def test_live_run_context_is_refreshed_and_empty_run_has_no_cards(dash: Any) -> 
     assert live.select_one("#run-context") is not None
     empty = soup(dash.get(f"/runs/{EMPTY}"))
     assert empty.select_one(".reason-card") is None
-    assert "Nothing to draw" in empty.select_one("#charts").get_text()
-    assert "nothing to re-queue" in empty.select_one("#requeue").get_text()
+    # A run without tasks says so once; no empty charts, kit or filter panel (issue 11).
+    assert "This run has no tasks" in empty.select_one("#run-status .verdict").get_text()
+    assert empty.select_one("#charts") is None and empty.select_one("#requeue") is None
+    assert empty.select_one("form#filters") is None
 
 
 def test_the_status_poll_never_waits_for_the_context(dash: Any, fake: Any) -> None:

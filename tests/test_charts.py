@@ -207,3 +207,11 @@ def test_the_run_page_draws_the_charts_of_the_filtered_tasks(client: Any, upstre
         assert sum(int(td.get_text()) for td in table.select("tbody td")) == tasks
         assert page.select_one("#chart-timeline-figure svg title").get_text().startswith("Timeline")
         assert not page.select("[style]") and not page.select("style")
+
+
+def test_tasks_still_running_have_a_neutral_column_of_their_own() -> None:
+    counts = {0: 2, charts.BUCKET_COMPLETE: 5, charts.BUCKET_RUNNING: 9}
+    bars = {int(b.get("data-bucket")): b for b in rects(parse(charts.completeness_histogram(counts)),
+                                                         "bar")}
+    assert len(bars) == 14 and "bar-running" in bars[charts.BUCKET_RUNNING].get("class")
+    assert int(bars[0].get("data-count")) == 2  # not counted in the red low buckets

@@ -31,7 +31,7 @@ def test_the_digest_says_totals_classes_reasons_gaps_and_the_link() -> None:
     lines = text.splitlines()
     assert lines[0] == f"**lobstr run `{RUN}`** — error (`no_credits_left`)"
     assert lines[1] == ("Collected **680 of 1,000** expected results (68.0%) · **320 missing** · "
-                        "4 of 10 tasks short · 2 with no expected count")
+                        "4 of 10 tasks short · 2 expected unknown")
     assert lines[2] == "By gap class: complete 6 · short — account, credits or billing 3"
     assert lines[3] == ("Top reasons: `cookies_expired` 240 (75%) — account problem; "
                         "`proxy_timeout` 80 (25%) — unknown, undocumented")

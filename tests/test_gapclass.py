@@ -26,6 +26,8 @@ CASES = [
     ("completed", "proxy_timeout", 100, 40, gc.OTHER),  # undocumented reason
     ("aborted", "run_aborted", 100, 40, gc.ABORTED),
     ("aborted", None, 100, 40, gc.ABORTED),
+    ("cancelled", "user_cancelled", 100, 40, gc.ABORTED),  # an undocumented reason, a clear status
+    ("CANCELED", None, None, 0, gc.ABORTED),
     ("aborted", "run_aborted", None, 0, gc.ABORTED),  # never started: unknown expected, stopped
     ("error", "deactivated", 5, 0, gc.ABORTED),
     ("error", "cookies_expired", 100, 0, gc.ACCOUNT),
@@ -54,8 +56,9 @@ CASES = [
     ("pending", None, None, 0, gc.RUNNING),
     ("RUNNING", None, None, None, gc.RUNNING),
     ("paused", "no_account_available", 100, 30, gc.RUNNING),
-    ("running", None, 100, 100, gc.COMPLETE),
-    ("running", None, 100, 120, gc.OVER),
+    # A task still running is its own class, whatever it has collected so far (issue 11).
+    ("running", None, 100, 100, gc.RUNNING),
+    ("running", None, 100, 120, gc.RUNNING),
     ("pending", None, 0, 0, gc.RUNNING),
     ("completed", "batch_wait", 100, 30, gc.RUNNING),
 ]
@@ -69,11 +72,20 @@ def test_classify(status: str | None, reason: str | None, expected: int | None,
 
 def test_classes_have_the_issue_labels_and_a_description_each() -> None:
     assert list(gc.CLASSES.values()) == [
-        "complete", "short — still running", "short — aborted",
+        "complete", "still running", "short — aborted",
         "short — account, credits or billing", "short — site or platform error", "short — other",
         "expected unknown", "collected more than expected"]
     assert set(gc.DESCRIPTIONS) == set(gc.CLASSES)
     assert set(gc.ENDED_SHORT) <= set(gc.CLASSES) and gc.RUNNING not in gc.ENDED_SHORT
+    assert gc.SHORT == gc.ENDED_SHORT and gc.UNKNOWN not in gc.SHORT
+    assert set(gc.CAUSES) == set(gc.SHORT)
+
+
+@pytest.mark.parametrize(("status", "reason", "expected", "collected", "klass"), CASES)
+def test_short_is_one_test_of_the_class(status: str | None, reason: str | None,
+                                        expected: int | None, collected: int | None,
+                                        klass: str) -> None:
+    assert gc.is_short(status, reason, expected, collected) == (klass in gc.SHORT)
     assert gc.label("site") == "short — site or platform error" and gc.label("zzz") == "zzz"
 
 
@@ -127,3 +139,21 @@ def test_a_store_made_before_gap_classes_is_migrated_and_its_rows_classified(tmp
         sum(1 for case in CASES if case[-1] == gc.OVER)
     # Opening it again is a no-op.
     assert Store(path).schema_version() == len(MIGRATIONS)
+
+
+def test_rows_classified_before_one_meaning_of_short_are_classified_again(tmp_path: Path) -> None:
+    path = tmp_path / "v6.sqlite3"
+    run = "c" * 32
+    store = Store(path)
+    save_run(store, run, crafted_rows(run))
+    conn = store.db.connection()
+    # What version 6 stored for a running task that had collected all it expected.
+    conn.execute("UPDATE tasks SET gap_class = 'complete' WHERE status = 'running'"
+                 " AND expected = collected")
+    conn.execute("PRAGMA user_version = 6")
+    conn.commit()
+    store.close()
+    again = Store(path)
+    stored = again.db.connection().execute(
+        "SELECT gap_class FROM tasks WHERE run_id = ? ORDER BY position", (run,)).fetchall()
+    assert [r[0] for r in stored] == [case[-1] for case in CASES]

@@ -148,4 +148,5 @@ def test_demo_mode_serves_the_demo_runs_in_process(tmp_path: Any) -> None:
     assert gaps[0] > 0 and gaps == sorted(gaps, reverse=True)
     assert "gap-0" not in rows[0]["_class"]
     empty = client.get(f"/runs/{DEMO_RUN_IDS['empty']}")
-    assert empty.status_code == 200 and "No tasks match" in empty.get_data(as_text=True)
+    assert empty.status_code == 200 and "This run has no tasks" in empty.get_data(as_text=True)
+    assert soup(empty).select_one("form#filters") is None  # nothing to filter

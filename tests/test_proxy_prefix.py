@@ -187,8 +187,9 @@ def test_prefix_walk_every_link_form_htmx_url_static_file_and_redirect(
             "static"} <= seen.endpoints
     assert {"href on <a>", "href on <link>", "src on <script>", "action on <form>", "hx-get on <section>",
             "Location", "HX-Push-Url", "page_url"} <= seen.kinds, seen.kinds
-    statics = [u for u in seen.found if "/static/" in u]
-    assert {PREFIX + "/static/app.css", PREFIX + "/static/favicon.svg"} <= set(statics)
+    # Static files are linked by content-hashed paths (issue 11), under the prefix too.
+    statics = {re.sub(r"/static/[0-9a-f]{10}/", "/static/", u) for u in seen.found if "/static/" in u}
+    assert {PREFIX + "/static/app.css", PREFIX + "/static/favicon.svg"} <= statics
     # The refresh form's redirect goes back to the same filtered view, still under the prefix.
     refresh = [(u, loc) for u, loc in seen.redirects if u.endswith("/refresh")]
     assert refresh and all(loc.startswith(f"{PREFIX}/runs/") for _, loc in refresh)
@@ -243,7 +244,7 @@ def test_forwarded_headers_are_ignored_unless_proxy_fix_is_set(
     caplog.set_level(logging.INFO, logger="lobstr_dash.request")
     direct = demo_app().test_client()
     page = direct.get("/", headers=forged).get_data(as_text=True)
-    assert "/evil" not in page and 'href="/static/app.css"' in page
+    assert "/evil" not in page and re.search(r'href="/static/[0-9a-f]{10}/app\.css"', page)
     assert "addr=127.0.0.1" in caplog.text and "203.0.113.9" not in caplog.text
     caplog.clear()
     # PROXY_FIX trusts the address and the scheme; the host and the prefix only when told to
@@ -252,7 +253,7 @@ def test_forwarded_headers_are_ignored_unless_proxy_fix_is_set(
     hop = proxied.get(f"/?run={'a' * 32}", headers={**forged, "X-Forwarded-Prefix": "//evil.example"})
     assert hop.status_code == 303 and hop.headers["Location"].startswith(f"/runs/{'a' * 32}")
     page = proxied.get("/", headers=forged).get_data(as_text=True)
-    assert "/evil" not in page and 'href="/static/app.css"' in page
+    assert "/evil" not in page and re.search(r'href="/static/[0-9a-f]{10}/app\.css"', page)
     assert "addr=203.0.113.9" in caplog.text and "GET / 200" in caplog.text
     caplog.clear()
     trusting = demo_app(PROXY_FIX=1, PROXY_TRUST_PREFIX=1, PROXY_TRUST_HOST=1).test_client()
@@ -260,7 +261,7 @@ def test_forwarded_headers_are_ignored_unless_proxy_fix_is_set(
     hop = trusting.get(f"/?run={'a' * 32}", headers={**forged, "X-Forwarded-Prefix": "//evil.example"})
     assert not hop.headers["Location"].startswith("//")
     page = trusting.get("/", headers=forged).get_data(as_text=True)
-    assert 'href="/evil/static/app.css"' in page
+    assert re.search(r'href="/evil/static/[0-9a-f]{10}/app\.css"', page)
     assert "addr=203.0.113.9" in caplog.text and "GET /evil/ 200" in caplog.text
 
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Completeness buckets: 0 = 0–10 %, …, 9 = 90–<100 %, 10 = exactly complete, 11 = over, -1 = unknown.
+#: Completeness buckets: 0 = 0–10 %, …, 9 = 90–<100 %, 10 = exactly complete, 11 = over,
+#: 12 = still running (whatever it has collected so far: not a shortfall), -1 = unknown.
 BUCKET_UNKNOWN = -1
 BUCKET_COMPLETE = 10
 BUCKET_OVER = 11
+BUCKET_RUNNING = 12
 
 #: Completeness buckets in display order, with their axis label and long label.
 BUCKETS: list[tuple[int, str, str]] = (
     [(i, f"{i * 10}", f"{i * 10}–{i * 10 + 10 if i < 9 else 99}% collected") for i in range(10)]
     + [(BUCKET_COMPLETE, "100", "exactly 100% collected"),
        (BUCKET_OVER, ">100", "more than expected"),
+       (BUCKET_RUNNING, "run", "still running"),
        (BUCKET_UNKNOWN, "?", "expected or collected unknown")])
 
 

@@ -1,5 +1,9 @@
 """Gap classes: why each task has (or has not) the results lobstr expected. Pure Python.
 
+This module holds the dashboard's one definition of a *short* task (`SHORT`, `is_short`): every
+figure that counts short tasks (the summary, the facets, the verdict, the re-queue kit, the
+digest and the `short=1` filter of the page and its exports) counts the classes in `SHORT`.
+
 The store keeps each task's class in a column (computed when the row is saved), so the class
 facet and filter are indexed queries; SQLite calls `classify` through a registered function to
 fill the column for stores created before it existed.
@@ -22,7 +26,7 @@ OVER = "over"
 #: Class key → label, in display order.
 CLASSES: dict[str, str] = {
     COMPLETE: "complete",
-    RUNNING: "short — still running",
+    RUNNING: "still running",
     ABORTED: "short — aborted",
     ACCOUNT: "short — account, credits or billing",
     SITE: "short — site or platform error",
@@ -35,22 +39,41 @@ CLASSES: dict[str, str] = {
 DESCRIPTIONS: dict[str, str] = {
     COMPLETE: "Collected exactly what lobstr expected (a task that expected 0 and ended normally "
               "counts as complete).",
-    RUNNING: "Still pending or running (or its run waits for the next batch): the gap is not final.",
+    RUNNING: "Still pending or running (or its run waits for the next batch): not short and not "
+             "missing anything yet, whatever it has collected so far.",
     ABORTED: "Stopped short because someone aborted the run or deactivated the squid.",
     ACCOUNT: "Stopped short by the platform account, or by lobstr credits, plan or invoices.",
     SITE: "Stopped short by the target site or lobstr's platform (down, maintenance, failed requests).",
     OTHER: "Fewer results than expected with no reason that explains it: a normal or undocumented "
            "done_reason, or an error status without a reason.",
-    UNKNOWN: "lobstr gave no expected (or collected) count and nothing says the task failed, "
-             "so whether it is short cannot be told.",
+    UNKNOWN: "Ended without a failure, but lobstr gave no expected (or collected) count, so "
+             "whether it is short cannot be told. Not counted as short, and not summed as 0.",
     OVER: "Collected more results than lobstr expected.",
 }
 
-#: Classes of tasks that ended short: the ones a re-queue kit retries.
-ENDED_SHORT = (ABORTED, ACCOUNT, SITE, OTHER)
+#: The classes of a *short* task: it has ended and collected fewer results than lobstr expected,
+#: or it ended by a failure before lobstr counted what to expect. A task still running is never
+#: short. The re-queue kit retries exactly these.
+SHORT = (ABORTED, ACCOUNT, SITE, OTHER)
+ENDED_SHORT = SHORT
+
+#: The definition in words, shown where the count is.
+SHORT_DEFINITION = ("A task is short when it has ended and collected fewer results than lobstr "
+                    "expected, or ended by a failure before lobstr counted what to expect. Tasks "
+                    "still running are never short.")
+
+#: Each short class by its cause alone (the verdict: "41 % site or platform error").
+CAUSES: dict[str, str] = {
+    ABORTED: "aborted",
+    ACCOUNT: "account, credits or billing",
+    SITE: "site or platform error",
+    OTHER: "other",
+}
 
 #: Task statuses that mean the task itself failed or was stopped.
 FAILED_STATUSES = frozenset({"error", "failed", "aborted", "cancelled", "canceled"})
+#: Of those, the ones that say someone stopped it (short — aborted, when the reason says no more).
+STOPPED_STATUSES = frozenset({"aborted", "cancelled", "canceled"})
 
 _GROUP_CLASS = {
     reasons.USER: ABORTED,
@@ -72,18 +95,18 @@ def classify(status: str | None, done_reason: str | None, expected: int | None,
              collected: int | None) -> str:
     """Return the gap class key of one task.
 
-    In order: more than expected → over; exactly what was expected (above 0, or 0 on a normal
-    ending) → complete; a live status → still running; a failure reason or status without a known
-    shortfall, or a known shortfall → short, by the reason's group (then by status); otherwise
-    (no expected count, nothing failed) → expected unknown.
+    In order: a live status → still running (whatever it collected so far); more than expected →
+    over; exactly what was expected (above 0, or 0 on a normal ending) → complete; a failure
+    reason or status without a known shortfall, or a known shortfall → short, by the reason's
+    group (then by status); otherwise (no expected count, nothing failed) → expected unknown.
     """
+    if is_live_status(status):
+        return RUNNING
     if expected is not None and collected is not None:
         if collected > expected:
             return OVER
         if collected == expected and (expected > 0 or ended_normally(status, done_reason)):
             return COMPLETE
-    if is_live_status(status):
-        return RUNNING
     group = reasons.group_of(done_reason)
     failed = group in reasons.STOPPED_GROUPS or (status or "").lower() in FAILED_STATUSES
     short = expected is not None and collected is not None and collected < expected
@@ -91,9 +114,15 @@ def classify(status: str | None, done_reason: str | None, expected: int | None,
         return UNKNOWN
     if group in _GROUP_CLASS:
         return _GROUP_CLASS[group]
-    if (status or "").lower() == "aborted":
+    if (status or "").lower() in STOPPED_STATUSES:
         return ABORTED
     return OTHER
+
+
+def is_short(status: str | None, done_reason: str | None, expected: int | None,
+             collected: int | None) -> bool:
+    """True when the task is short (see SHORT): the one test behind every short count."""
+    return classify(status, done_reason, expected, collected) in SHORT
 
 
 def label(key: str | None) -> str:

@@ -138,21 +138,34 @@ class RunTask:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """Totals of a run's tasks: counts by status and done_reason, expected vs collected."""
+    """Totals of a run's tasks: counts by status, done_reason and gap class, expected vs collected.
+
+    "Short" and "missing" follow the one definition of gapclass.SHORT: a task still running is
+    neither, however little it has collected so far; what it has still to collect is `to_go`.
+    """
 
     tasks: int = 0
     by_status: Mapping[str, int] = field(default_factory=dict)
     by_reason: Mapping[str | None, int] = field(default_factory=dict)
+    #: Tasks per gap class key (gapclass.CLASSES): the facet counts, from the same read.
+    by_class: Mapping[str, int] = field(default_factory=dict)
     #: Sum of expected over tasks whose expected is known.
     expected: int = 0
-    #: Tasks whose expected count lobstr did not give: never summed as 0.
+    #: Tasks whose expected count lobstr did not give (any class): never summed as 0.
+    without_expected: int = 0
+    #: Tasks of the "expected unknown" class: ended without a failure and without an expected
+    #: (or collected) count, so whether they are short cannot be told.
     expected_unknown: int = 0
     collected: int = 0
-    #: Sum of the positive gaps: what short tasks failed to collect.
+    #: Results the short tasks failed to collect (sum of their known gaps).
     missing: int = 0
+    #: Results the tasks still running have yet to collect (not missing: they may still come).
+    to_go: int = 0
     #: Sum of results collected beyond expectations.
     over_collected: int = 0
     tasks_short: int = 0
+    #: Short tasks whose shortfall is not known (ended by a failure before lobstr counted).
+    short_uncounted: int = 0
     tasks_over: int = 0
     tasks_live: int = 0
 
@@ -161,7 +174,17 @@ class RunSummary:
         """Share of the known expected results that was collected, 0..100 (over-collection not counted)."""
         if self.expected <= 0:
             return None
-        return 100.0 * (self.expected - self.missing) / self.expected
+        return 100.0 * (self.expected - self.missing - self.to_go) / self.expected
+
+    @property
+    def collected_of_expected(self) -> int:
+        """Results collected towards the known expected ones (over-collection not counted)."""
+        return self.expected - self.missing - self.to_go
+
+    @property
+    def tasks_ended(self) -> int:
+        """Tasks that are no longer running."""
+        return self.tasks - self.tasks_live
 
     @property
     def is_live(self) -> bool:

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 from ..domain import gapclass
 from ..domain.figures import BUCKET_COMPLETE
 from ..domain.figures import BUCKET_OVER
+from ..domain.figures import BUCKET_RUNNING
 from ..domain.figures import BUCKET_UNKNOWN
 from ..domain.figures import BUCKETS
 from ..domain.figures import Timeline
@@ -47,9 +48,9 @@ def _attr(value: object) -> str:
     return escape(str(value), {'"': "&quot;"})
 
 
-def _num(value: float) -> str:
-    """Compact coordinates: at most two decimals, no trailing zeros."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
+def _num(value: float, digits: int = 2) -> str:
+    """Compact coordinates: at most two decimals (or `digits`), no trailing zeros."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
@@ -71,7 +72,9 @@ def completeness_histogram(counts: Mapping[int, int], *, chart_id: str = "chart-
             "from 0–10% up to exactly 100%, more than expected, and unknown.")
     left, right, top, bottom = 44, 8, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    slot = plot_w / len(BUCKETS)
+    # The "still running" bar only while some task runs: a finished run's chart has no such column.
+    buckets = [b for b in BUCKETS if b[0] != BUCKET_RUNNING or counts.get(BUCKET_RUNNING)]
+    slot = plot_w / len(buckets)
     peak = max(counts.values(), default=0)
     parts = _open(chart_id, width, height, title, desc)
     parts.append(f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}"'
@@ -81,12 +84,12 @@ def completeness_histogram(counts: Mapping[int, int], *, chart_id: str = "chart-
     parts.append(f'<text class="tick" x="{left - 4}" y="{top + plot_h}" text-anchor="end"'
                  f' font-size="10" fill="currentColor">0</text>')
     rows = []
-    for index, (key, short, long) in enumerate(BUCKETS):
+    for index, (key, short, long) in enumerate(buckets):
         count = counts.get(key, 0)
         bar_h = plot_h * count / peak if peak else 0.0
         x = left + index * slot + slot * 0.12
-        kind = "over" if key == BUCKET_OVER else "unknown" if key == BUCKET_UNKNOWN else (
-            "complete" if key == BUCKET_COMPLETE else f"b{min(key, 9)}")
+        kind = {BUCKET_OVER: "over", BUCKET_UNKNOWN: "unknown", BUCKET_COMPLETE: "complete",
+                BUCKET_RUNNING: "running"}.get(key, f"b{min(key, 9)}")
         parts.append(
             f'<rect class="bar bar-{kind}" data-bucket="{key}" data-count="{count}" x="{_num(x)}"'
             f' y="{_num(top + plot_h - bar_h)}" width="{_num(slot * 0.76)}" height="{_num(bar_h)}"'
@@ -171,10 +174,13 @@ def timeline(data: Timeline | None, *, chart_id: str = "chart-timeline", width: 
 
     buckets = len(data.active)
     step_w = plot_w / buckets
+    # One group sets the colour, so each of the few hundred shapes below carries only its own
+    # geometry: the chart stays under 25 KB on any run.
+    parts.append('<g fill="currentColor">')
     for begin, end in data.idle_stretches():
         parts.append(f'<rect class="idle" x="{_num(x_of(begin))}" y="{top}"'
                      f' width="{_num(max(1.0, x_of(end) - x_of(begin)))}"'
-                     f' height="{area_h + gap + gantt_h}" fill="currentColor">'
+                     f' height="{area_h + gap + gantt_h}">'
                      f'<title>No task running from {_clock(begin, span)}'
                      f' to {_clock(end, span)}</title></rect>')
     peak = data.peak or 1
@@ -182,28 +188,29 @@ def timeline(data: Timeline | None, *, chart_id: str = "chart-timeline", width: 
         bar_h = area_h * count / peak
         parts.append(
             f'<rect class="active" data-count="{count}" x="{_num(left + index * step_w)}"'
-            f' y="{_num(top + area_h - bar_h)}" width="{_num(step_w)}" height="{_num(bar_h)}"'
-            f' fill="currentColor"><title>{count:,} tasks running around'
-            f' {_clock(data.start + (index + 0.5) * data.bucket_seconds, span)}</title></rect>')
+            f' y="{_num(top + area_h - bar_h)}" width="{_num(step_w)}"'
+            f' height="{_num(bar_h)}"><title>{count:,} running ~'
+            f'{_clock(data.start + (index + 0.5) * data.bucket_seconds, span)}</title></rect>')
     parts.append(f'<text class="tick" x="{left - 4}" y="{top + 9}" text-anchor="end" font-size="10"'
-                 f' fill="currentColor">{data.peak:,}</text>')
+                 f'>{data.peak:,}</text>')
     parts.append(f'<text class="tick" x="{left - 4}" y="{top + area_h}" text-anchor="end"'
-                 ' font-size="10" fill="currentColor">0</text>')
+                 ' font-size="10">0</text>')
     gantt_top = top + area_h + gap
     row_h = gantt_h / max(1, len(data.bars))
     for index, bar in enumerate(data.bars):
         end = bar.ended_at if bar.ended_at is not None else data.end
         x0, x1 = x_of(bar.started_at), x_of(end)
         klass = bar.gap_class or "none"
-        state = "open" if bar.ended_at is None else "closed"
-        until = "still running" if bar.ended_at is None else _clock(end, span)
+        state = " task-open" if bar.ended_at is None else ""
+        until = "running" if bar.ended_at is None else _clock(end, span)
+        name = gapclass.CAUSES.get(klass) or labels.get(klass, klass)
         parts.append(
-            f'<rect class="task task-{_attr(klass)} task-{state}" data-position="{bar.position}"'
-            f' x="{_num(x0)}" y="{_num(gantt_top + index * row_h)}" width="{_num(max(0.8, x1 - x0))}"'
-            f' height="{_num(max(0.6, row_h * 0.8))}" fill="currentColor"><title>#{bar.position}'
-            f' {escape(bar.label[:120])} — {escape(labels.get(klass, klass))},'
-            f' {_clock(bar.started_at, span)} → {until}'
-            '</title></rect>')
+            f'<rect class="task task-{_attr(klass)}{state}" data-position="{bar.position}"'
+            f' x="{_num(x0)}" y="{_num(gantt_top + index * row_h)}"'
+            f' width="{_num(max(0.8, x1 - x0), 1)}" height="{_num(max(0.6, row_h * 0.8), 1)}">'
+            f'<title>#{bar.position} {escape(_tail(bar.label))} · {escape(name)}'
+            f' · {_clock(bar.started_at, span)}→{until}</title></rect>')
+    parts.append("</g>")
     axis_y = gantt_top + gantt_h
     parts.append(f'<line class="axis" x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}"'
                  ' stroke="currentColor"/>')
@@ -234,6 +241,12 @@ def timeline(data: Timeline | None, *, chart_id: str = "chart-timeline", width: 
         notes.append(f"{data.tasks_untimed:,} tasks never started and are not drawn.")
     return Chart(chart_id, title, desc, "".join(parts),
                  ("time (UTC)", "tasks running", "started", "ended"), rows, caption, notes)
+
+
+def _tail(label: str, size: int = 28) -> str:
+    """The end of a task's input (what tells it apart), at most `size` characters."""
+    label = " ".join(label.split())
+    return label if len(label) <= size else "…" + label[-(size - 1):]
 
 
 def _duration(seconds: float) -> str:

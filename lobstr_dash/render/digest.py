@@ -63,12 +63,14 @@ def render(run_id: str, permalink: str, summary: RunSummary, *, info: RunInfo | 
         lines.append("No tasks.")
     else:
         pct = summary.percent_complete
-        totals = (f"Collected **{summary.expected - summary.missing:,} of {summary.expected:,}** "
+        totals = (f"Collected **{summary.collected_of_expected:,} of {summary.expected:,}** "
                   f"expected results ({'?' if pct is None else f'{pct:.1f}%'}) · "
                   f"**{summary.missing:,} missing** · {summary.tasks_short:,} of {summary.tasks:,} "
                   "tasks short")
+        if summary.tasks_live:
+            totals += f" · {summary.tasks_live:,} still running ({summary.to_go:,} results to go)"
         if summary.expected_unknown:
-            totals += f" · {summary.expected_unknown:,} with no expected count"
+            totals += f" · {summary.expected_unknown:,} expected unknown"
         if partial:
             totals += " · _partial: not every page of the run is loaded_"
         lines.append(totals)

@@ -1,4 +1,4 @@
-"""SQL aggregates behind the reason cards, the gap-class facet, the charts and the runs list.
+"""SQL aggregates behind the reason cards, the verdict, the charts and the runs list.
 
 Every figure here is one GROUP BY (or a window over the matching rows): nothing loads a run's rows
 into Python, so a 100,000-task run costs a few aggregates per request, and a finished load's figures
@@ -13,16 +13,18 @@ from dataclasses import dataclass
 
 from ..domain.figures import Timeline
 from ..domain.figures import TimelineBar
+from ..domain.verdict import ShortfallRow
 from ..domain.query import TaskFilter
 from ..domain.reasons import ReasonCard
 from ..domain.reasons import build_cards
-from ..domain.tasks import LIVE_STATUSES
 from .db import Database
 from .figures import FiguresCache
 from .figures import load_stamp
+from .tasks import SHORT_SQL
 from .tasks import filter_sql
 
-_LIVE = ",".join(f"'{s}'" for s in sorted(LIVE_STATUSES))
+#: A short task's missing results (its known gap): tasks still running miss nothing yet.
+_MISSING = f"CASE WHEN gap > 0 AND gap_class IN ({SHORT_SQL}) THEN gap END"
 
 
 class Aggregates:
@@ -31,17 +33,17 @@ class Aggregates:
     db: Database
     figures: FiguresCache
 
-    def class_counts(self, run_id: str) -> dict[str, int]:
-        """Tasks per gap class of a whole run (the facet), from the class index."""
-        with self.db.snapshot() as conn:
-            return self.figures.get(run_id, "classes", None, load_stamp(conn, run_id),
-                                    lambda: _class_counts(conn, run_id))
-
     def reason_cards(self, run_id: str) -> list[ReasonCard]:
         """One card per done_reason of the whole run, most missing results first."""
         with self.db.snapshot() as conn:
             return self.figures.get(run_id, "cards", None, load_stamp(conn, run_id),
                                     lambda: _reason_cards(conn, run_id))
+
+    def shortfall(self, run_id: str) -> list[ShortfallRow]:
+        """The short tasks of a whole run by gap class and done_reason (the verdict)."""
+        with self.db.snapshot() as conn:
+            return self.figures.get(run_id, "shortfall", None, load_stamp(conn, run_id),
+                                    lambda: _shortfall(conn, run_id))
 
     def completeness_buckets(self, run_id: str, task_filter: TaskFilter) -> dict[int, int]:
         """Matching tasks per completeness bucket (domain.figures.BUCKET_*)."""
@@ -69,20 +71,13 @@ class Aggregates:
         return _stored_runs(self.db.connection(), run_ids)
 
 
-def _class_counts(conn: sqlite3.Connection, run_id: str) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT gap_class, count(*) FROM tasks WHERE run_id = ? GROUP BY gap_class", (run_id,))
-    return {r[0]: r[1] for r in rows if r[0] is not None}
-
-
 def _reason_cards(conn: sqlite3.Connection, run_id: str) -> list[ReasonCard]:
     """One card per done_reason present in the run, with its tasks and missing results."""
     rows = [dict(r) for r in conn.execute(
-        "SELECT done_reason AS reason, count(*) AS tasks,"
-        " coalesce(sum(CASE WHEN gap > 0 THEN gap END), 0) AS missing,"
-        " coalesce(sum(gap > 0), 0) AS short,"
-        f" coalesce(sum(lower(status) IN ({_LIVE})), 0) AS live,"
-        " coalesce(sum(expected IS NULL), 0) AS unknown"
+        f"SELECT done_reason AS reason, count(*) AS tasks, coalesce(sum({_MISSING}), 0) AS missing,"
+        f" coalesce(sum(gap_class IN ({SHORT_SQL})), 0) AS short,"
+        " coalesce(sum(gap_class = 'running'), 0) AS live,"
+        " coalesce(sum(gap_class = 'unknown'), 0) AS unknown"
         " FROM tasks WHERE run_id = ? GROUP BY done_reason", (run_id,))]
     # One example description per reason, from the small partial index of rows that have one.
     examples = dict(conn.execute(
@@ -93,11 +88,21 @@ def _reason_cards(conn: sqlite3.Connection, run_id: str) -> list[ReasonCard]:
     return build_cards(rows)
 
 
+def _shortfall(conn: sqlite3.Connection, run_id: str) -> list[ShortfallRow]:
+    rows = conn.execute(
+        "SELECT gap_class, done_reason, count(*), coalesce(sum(CASE WHEN gap > 0 THEN gap END), 0),"
+        " coalesce(sum(gap IS NULL), 0)"
+        f" FROM tasks WHERE run_id = ? AND gap_class IN ({SHORT_SQL})"
+        " GROUP BY gap_class, done_reason", (run_id,))
+    return [ShortfallRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+
 def _completeness_buckets(conn: sqlite3.Connection, run_id: str, task_filter: TaskFilter) -> dict[int, int]:
     """Matching tasks per completeness bucket (see BUCKET_*), one GROUP BY."""
     where, args = filter_sql(run_id, task_filter)
     rows = conn.execute(
-        "SELECT CASE WHEN expected IS NULL OR collected IS NULL THEN -1"
+        "SELECT CASE WHEN gap_class = 'running' THEN 12"
+        " WHEN expected IS NULL OR collected IS NULL THEN -1"
         " WHEN collected > expected THEN 11"
         " WHEN collected = expected THEN 10"
         " ELSE min(9, (collected * 10) / expected) END AS bucket, count(*) AS n"
@@ -110,8 +115,8 @@ def _missing_by_reason(conn: sqlite3.Connection, run_id: str,
     """(done_reason, missing results, tasks short) of the matching tasks, most missing first."""
     where, args = filter_sql(run_id, task_filter)
     rows = conn.execute(
-        "SELECT done_reason, coalesce(sum(CASE WHEN gap > 0 THEN gap END), 0) AS missing,"
-        " coalesce(sum(gap > 0), 0) AS short"
+        f"SELECT done_reason, coalesce(sum({_MISSING}), 0) AS missing,"
+        f" coalesce(sum(gap_class IN ({SHORT_SQL})), 0) AS short"
         f" FROM tasks WHERE {where} GROUP BY done_reason"
         " ORDER BY missing DESC, short DESC, done_reason", args)
     return [(r[0], int(r[1]), int(r[2])) for r in rows]
@@ -184,13 +189,15 @@ class StoredRunFigures:
     collected_of_expected: int
     missing: int
     tasks_short: int
+    #: Results the tasks still running have yet to collect.
+    to_go: int = 0
 
     @property
     def percent_complete(self) -> float | None:
         """Share of the known expected results collected, 0..100."""
         if self.expected <= 0:
             return None
-        return 100.0 * (self.expected - self.missing) / self.expected
+        return 100.0 * (self.expected - self.missing - self.to_go) / self.expected
 
 
 def _stored_runs(conn: sqlite3.Connection, run_ids: Iterable[str]) -> dict[str, StoredRunFigures]:
@@ -201,10 +208,14 @@ def _stored_runs(conn: sqlite3.Connection, run_ids: Iterable[str]) -> dict[str, 
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
         "SELECT r.run_id, r.state, count(t.id) AS tasks, coalesce(sum(t.expected), 0) AS expected,"
-        " coalesce(sum(CASE WHEN t.gap > 0 THEN t.gap END), 0) AS missing,"
-        " coalesce(sum(t.gap > 0), 0) AS short"
+        " coalesce(sum(CASE WHEN t.gap > 0 AND t.gap_class != 'running' THEN t.gap END), 0)"
+        "  AS missing,"
+        " coalesce(sum(CASE WHEN t.gap > 0 AND t.gap_class = 'running' THEN t.gap END), 0)"
+        "  AS to_go,"
+        f" coalesce(sum(t.gap_class IN ({SHORT_SQL})), 0) AS short"
         f" FROM runs r LEFT JOIN tasks t ON t.run_id = r.run_id WHERE r.run_id IN ({marks})"
         " AND r.state != 'failed' GROUP BY r.run_id", ids).fetchall()
     return {r["run_id"]: StoredRunFigures(r["run_id"], r["state"], r["tasks"], r["expected"],
-                                          r["expected"] - r["missing"], r["missing"], r["short"])
+                                          r["expected"] - r["missing"] - r["to_go"], r["missing"],
+                                          r["short"], r["to_go"])
             for r in rows if r["tasks"]}

@@ -130,6 +130,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",
         "CREATE TABLE health (id INTEGER PRIMARY KEY, checked_at REAL)",
     ),
+    # 7: one meaning of short (issue 11): a task still running is "still running" whatever it has
+    # collected, and a cancelled one is "short — aborted". Rows stored before are classified
+    # again, so no stored figure keeps the old classes until its run happens to be re-read.
+    (
+        "UPDATE tasks SET gap_class = lobstr_gap_class(status, done_reason, expected, collected)"
+        " WHERE gap_class IS NOT lobstr_gap_class(status, done_reason, expected, collected)",
+    ),
 )
 
 

@@ -50,6 +50,16 @@ class RunInfoRecords:
                              row["fetched_at"], row["error_kind"], row["error_message"],
                              row["failed_at"])
 
+    def run_statuses(self, run_ids: list[str]) -> dict[str, str]:
+        """lobstr's status of each run whose own object is stored (the home page's lists)."""
+        ids = list(dict.fromkeys(run_ids))
+        if not ids:
+            return {}
+        rows = self.db.connection().execute(
+            "SELECT run_id, json_extract(run_json, '$.status') FROM run_info"
+            f" WHERE run_id IN ({','.join('?' * len(ids))}) AND json_valid(run_json)", ids)
+        return {r[0]: str(r[1]) for r in rows if isinstance(r[1], str) and r[1]}
+
     def save_run_info(self, run_id: str, generation: int | None, parts: dict[str, Any],
                       errors: list[tuple[str, str]], now: float) -> None:
         """Keep the parts that arrived ("run", "stats") and record the errors of those that did not."""

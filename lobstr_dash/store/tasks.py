@@ -11,12 +11,15 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+from ..domain.gapclass import OVER
+from ..domain.gapclass import RUNNING
+from ..domain.gapclass import SHORT
+from ..domain.gapclass import UNKNOWN
 from ..domain.query import NO_REASON
 from ..domain.query import TaskFilter
 from ..domain.query import TaskPage
 from ..domain.query import TaskQuery
 from ..domain.query import TaskRow
-from ..domain.tasks import LIVE_STATUSES
 from ..domain.tasks import RunSummary
 from .db import Database
 from .figures import FiguresCache
@@ -41,8 +44,8 @@ SORT_COLUMNS: dict[str, str] = {
 READ_COLUMNS = ("id, position, task, status, done_reason, done_reason_desc, url, params_json, "
                 "started_at, ended_at, duration, expected, collected, gap, missing_share, gap_class")
 
-_LIVE_MARKS = ",".join("?" * len(LIVE_STATUSES))
-_LIVE_VALUES = tuple(sorted(LIVE_STATUSES))
+#: The short classes as an SQL list (fixed keys of domain.gapclass, never user input).
+SHORT_SQL = ",".join(f"'{key}'" for key in SHORT)
 
 
 def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False) -> tuple[str, list[Any]]:
@@ -67,8 +70,8 @@ def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False) -> t
         if NO_REASON in task_filter.reasons:
             parts.append(f"{col('done_reason')} IS NULL")
         clauses.append("(" + " OR ".join(parts) + ")")
-    if task_filter.short_only:
-        clauses.append(f"{col('gap')} > 0")
+    if task_filter.short_only:  # the one meaning of short: domain.gapclass.SHORT
+        clauses.append(f"{col('gap_class')} IN ({SHORT_SQL})")
     if task_filter.classes:
         clauses.append(f"{col('gap_class')} IN ({','.join('?' * len(task_filter.classes))})")
         args.extend(task_filter.classes)
@@ -149,20 +152,27 @@ class TaskQueries:
 
 
 def _summary_of(conn: sqlite3.Connection, run_id: str) -> RunSummary:
+    """The summary from the stored gap classes, so it counts short exactly as the facets do."""
     totals = conn.execute(
         "SELECT count(*) AS tasks,"
         " coalesce(sum(expected), 0) AS expected,"
-        " coalesce(sum(expected IS NULL), 0) AS expected_unknown,"
+        " coalesce(sum(expected IS NULL), 0) AS without_expected,"
+        " coalesce(sum(gap_class = ?), 0) AS expected_unknown,"
         " coalesce(sum(collected), 0) AS collected,"
-        " coalesce(sum(CASE WHEN gap > 0 THEN gap ELSE 0 END), 0) AS missing,"
-        " coalesce(sum(CASE WHEN gap < 0 THEN -gap ELSE 0 END), 0) AS over_collected,"
-        " coalesce(sum(gap > 0), 0) AS tasks_short,"
-        " coalesce(sum(gap < 0), 0) AS tasks_over,"
-        f" coalesce(sum(lower(status) IN ({_LIVE_MARKS})), 0) AS tasks_live"
-        " FROM tasks WHERE run_id = ?", (*_LIVE_VALUES, run_id)).fetchone()
+        " coalesce(sum(CASE WHEN gap > 0 AND gap_class != ? THEN gap ELSE 0 END), 0) AS missing,"
+        " coalesce(sum(CASE WHEN gap > 0 AND gap_class = ? THEN gap ELSE 0 END), 0) AS to_go,"
+        " coalesce(sum(CASE WHEN gap < 0 AND gap_class = ? THEN -gap ELSE 0 END), 0)"
+        "  AS over_collected,"
+        f" coalesce(sum(gap_class IN ({SHORT_SQL})), 0) AS tasks_short,"
+        f" coalesce(sum(gap_class IN ({SHORT_SQL}) AND gap IS NULL), 0) AS short_uncounted,"
+        " coalesce(sum(gap_class = ?), 0) AS tasks_over,"
+        " coalesce(sum(gap_class = ?), 0) AS tasks_live"
+        " FROM tasks WHERE run_id = ?",
+        (UNKNOWN, RUNNING, RUNNING, OVER, OVER, RUNNING, run_id)).fetchone()
     by_status = _counts(conn, "status", run_id)
     by_reason = _counts(conn, "done_reason", run_id)
-    return RunSummary(by_status=by_status, by_reason=by_reason, **dict(totals))
+    by_class = {k: v for k, v in _counts(conn, "gap_class", run_id).items() if k is not None}
+    return RunSummary(by_status=by_status, by_reason=by_reason, by_class=by_class, **dict(totals))
 
 
 def _counts(conn: sqlite3.Connection, column: str, run_id: str) -> dict[Any, int]:

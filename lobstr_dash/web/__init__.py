@@ -18,6 +18,7 @@ from . import passthrough
 from . import requeue
 from . import runpage
 from . import squids
+from .delivery import register_delivery
 from .errors import register_error_handlers
 from .filters import register_filters
 
@@ -31,6 +32,10 @@ def register_web(app: Flask) -> None:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_filters(app)
+    register_delivery(app)
+    # Block tags leave no blank lines or indentation behind: about a tenth of a run page.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     app.before_request(note_client)
 
 

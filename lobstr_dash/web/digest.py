@@ -70,7 +70,7 @@ def page(run_id: str, fmt: str | None) -> Any:
             for t in biggest.rows if t.gap is not None and t.gap > 0]
     view_args = query_args(query, page=None)
     permalink = url_for("run.page", run_id=run_id, _external=True, **view_args)
-    counts = svc.store.class_counts(run_id)
+    counts = run.summary.by_class  # the summary's own counts: the same "short" as the run page
     classes = [(label, counts[key]) for key, label in gapclass.CLASSES.items() if counts.get(key)]
     text = digest.render(run_id, permalink, run.summary, info=info.info,
                          cards=svc.store.reason_cards(run_id), gaps=gaps,

@@ -9,6 +9,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from ..domain.values import parse_duration
+from .inputs import wrap
+
 
 def fmt_int(value: int | None) -> str:
     """1234567 → '1,234,567'; unknown → '—'."""
@@ -20,6 +23,13 @@ def fmt_time(epoch: float | None) -> str:
     if epoch is None:
         return "—"
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_clock(epoch: float | None, fmt: str = "%H:%M:%S") -> str:
+    """Epoch seconds → the part of the time a table needs ('14:30:58'); unknown → '—'."""
+    if epoch is None:
+        return "—"
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime(fmt)
 
 
 def fmt_iso(epoch: float | None) -> str:
@@ -44,6 +54,22 @@ def fmt_duration(seconds: float | None) -> str:
         return f"{hours} h {minutes:02d} min"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours:02d} h"
+
+
+def fmt_duration_text(value: Any) -> str:
+    """lobstr's duration text ('0:21:50.5', float seconds) → '21 min 50 s'; unreadable text as is."""
+    seconds = parse_duration(value)
+    return fmt_duration(seconds) if seconds is not None else str(value or "—")
+
+
+def param_text(value: Any) -> str:
+    """One param value as text: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def breakable(value: Any) -> Any:
+    """Text (a URL, a param) that may wrap after its separators, never inside a number."""
+    return wrap(param_text(value), cut=False)
 
 
 def fmt_pct(value: float | None, digits: int = 1) -> str:
@@ -93,6 +119,10 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(fmt_time, "time")
     app.add_template_filter(fmt_iso, "iso")
     app.add_template_filter(fmt_duration, "duration")
+    app.add_template_filter(fmt_duration_text, "duration_text")
+    app.add_template_filter(fmt_clock, "clock")
+    app.add_template_filter(param_text, "param_text")
+    app.add_template_filter(breakable, "breakable")
     app.add_template_filter(fmt_pct, "pct")
     app.add_template_filter(safe_url, "safe_url")
     app.add_template_filter(compact_params, "compact_params")

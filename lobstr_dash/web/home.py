@@ -22,13 +22,27 @@ RECENT_RUNS = 10
 
 
 @dataclass(frozen=True)
+class RecentRun:
+    """A run opened recently: lobstr's status of it (not how far the dashboard has read it)."""
+
+    run_id: str
+    status: str | None
+    tasks: int | None
+    fetched_at: float | None
+    #: True while the dashboard is still reading its tasks.
+    reading: bool
+
+
+@dataclass(frozen=True)
 class HomePage:
     """What the home page shows."""
 
     pasted: str
     error: str | None
     demo_runs: list[Any]
-    recent_runs: list[Any]
+    recent_runs: list[RecentRun]
+    #: lobstr's status of the runs shown, when the dashboard has read it.
+    statuses: dict[str, str]
 
 
 @bp.get("/")
@@ -42,6 +56,12 @@ def index() -> Any:
         except InvalidInput as exc:
             error = str(exc)
     svc = services()
+    recent = svc.store.recent_runs(RECENT_RUNS)
+    statuses = svc.store.run_statuses([r["run_id"] for r in recent]
+                                      + [d.run_id for d in svc.demo_runs])
     page = HomePage(pasted=(pasted or "")[:200], error=error, demo_runs=svc.demo_runs,
-                    recent_runs=svc.store.recent_runs(RECENT_RUNS))
+                    recent_runs=[RecentRun(r["run_id"], statuses.get(r["run_id"]),
+                                           r["total_results"], r["fetched_at"],
+                                           r["state"] == "loading") for r in recent],
+                    statuses=statuses)
     return render_template("index.html", page=page), 400 if error else 200

@@ -143,9 +143,27 @@ class SquidRunsPage:
         """The squid's name, or its id when lobstr gave none."""
         return self.squid.name if self.squid and self.squid.name else self.squid_id
 
+    @property
+    def total_note(self) -> str | None:
+        """Why lobstr's count of the squid's runs differs from the runs it lists, when it does."""
+        counted = self.squid.total_runs if self.squid else None
+        listed = self.envelope.total
+        if counted is None or listed is None or counted == listed:
+            return None
+        if counted > listed:
+            return (f"lobstr counts {counted:,} runs for this squid but lists {listed:,}: runs "
+                    "that were deleted, or are still being set up, are counted but not listed.")
+        return (f"lobstr lists {listed:,} runs but the squid's own counter says {counted:,}: the "
+                "counter is updated later than the list (a run started moments ago).")
 
-def _run_items(runs: list[RunDetails], stored: dict[str, StoredRunFigures]) -> list[RunItem]:
-    """The list's rows; each compares with the run after it in the list (the one before in time)."""
+
+def _run_items(runs: list[RunDetails], stored: dict[str, StoredRunFigures], *,
+               more_after: bool = False) -> list[RunItem]:
+    """The list's rows; each compares with the run after it in the list (the one before in time).
+
+    The oldest run listed gets no comparison unless `more_after` says older runs are on a later
+    page: "with the run before" shows only when there is one.
+    """
     items = []
     for index, run in enumerate(runs):
         older = runs[index + 1] if index + 1 < len(runs) else None
@@ -153,7 +171,7 @@ def _run_items(runs: list[RunDetails], stored: dict[str, StoredRunFigures]) -> l
         if _openable(run.id):
             if older is not None and _openable(older.id):
                 compare_url = url_for("compare.page", a=older.id, b=run.id)
-            else:
+            elif older is not None or more_after:
                 compare_url = url_for("compare.previous", run_id=run.id)
         items.append(RunItem(
             run=run, reason=reasons.explain(run.done_reason) if run.done_reason else None,
@@ -207,7 +225,8 @@ def runs(squid_id: str, fmt: str | None) -> Any:
     stored = svc.store.stored_runs([r.id for r in listed_page.runs if r.id])
     return render_template("squid_runs.html", page=SquidRunsPage(
         squid_id=squid_id, squid=squid, squid_error=squid_error,
-        runs=_run_items(listed_page.runs, stored), envelope=listed_page.envelope,
+        runs=_run_items(listed_page.runs, stored, more_after=listed_page.envelope.has_next),
+        envelope=listed_page.envelope,
         links=QueryLinks("squids.runs", {"page": page if page > 1 else None}, squid_id=squid_id),
         exports={f: url_for("squids.runs", squid_id=squid_id, fmt=f) for f in ("csv", "json")},
         squids_url=url_for("squids.index")))
