@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 
 def soup(response: Any) -> BeautifulSoup:
     """Parse a response body as HTML."""
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return BeautifulSoup(response.get_data(as_text=True), "lxml")
 
 
 def table_rows(response: Any) -> list[dict[str, str]]:

@@ -76,7 +76,7 @@ class Crawl:
 def local_urls(html: str) -> list[tuple[str, str, dict[str, Any]]]:
     """(attribute, URL, element attributes) for every same-site URL in a page or fragment."""
     urls = []
-    for element in BeautifulSoup(html, "html.parser").find_all(True):
+    for element in BeautifulSoup(html, "lxml").find_all(True):
         for attribute in URL_ATTRIBUTES:
             value = element.get(attribute)
             if not isinstance(value, str) or value in ("true", "false"):

@@ -81,7 +81,7 @@ def assert_no_token(where: str, text: str | bytes) -> None:
 
 def links(response: Any, base: str) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(method, path, form data) of everything a browser could follow or submit from a page."""
-    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    page = BeautifulSoup(response.get_data(as_text=True), "lxml")
     for tag, attr in (("a", "href"), ("link", "href"), ("script", "src"), ("img", "src"),
                       ("*", "hx-get")):
         for element in page.select(f"{tag}[{attr}]"):

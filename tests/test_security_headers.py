@@ -103,7 +103,7 @@ def assert_security_headers(response: Any) -> None:
 
 def assert_no_inline_code(html: str) -> None:
     """Nothing the CSP would have to allow: inline scripts, style blocks or attributes, handlers."""
-    page = BeautifulSoup(html, "html.parser")
+    page = BeautifulSoup(html, "lxml")
     for script in page.find_all("script"):
         assert script.get("src") and not script.get_text(strip=True), str(script)[:120]
     assert page.find("style") is None

@@ -6,6 +6,8 @@ tasks; the templates (run.html and its htmx parts) only read the `RunPage` it re
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -214,7 +216,7 @@ class RunPage:
         """The token of the data shown (the status poll sends it back)."""
         return self.run.seen
 
-    @property
+    @cached_property
     def clock_format(self) -> str:
         """Start and end times as hours only when every row of the page is on one day."""
         days = {datetime.fromtimestamp(t, tz=UTC).date() for row in self.tasks.rows
