@@ -33,6 +33,12 @@ def client() -> FlaskClient:
     return create_fake_app().test_client()
 
 
+@pytest.fixture()
+def legacy() -> FlaskClient:
+    """The fake answering in the shapes of lobstr's docs before August 2026."""
+    return create_fake_app(FakeConfig(shapes="legacy")).test_client()
+
+
 def get(client: FlaskClient, url: str, **params: object):
     return client.get(url, query_string=params, headers=AUTH)
 
@@ -127,15 +133,22 @@ def test_same_seed_gives_same_rows_in_two_apps() -> None:
     assert [r["id"] for r in c] != [r["id"] for r in d]
 
 
-def test_missing_token_is_401(client: FlaskClient) -> None:
+def test_missing_token_is_401(client: FlaskClient, legacy: FlaskClient) -> None:
     resp = client.get(f"/v1/runtasks?run={CLEAN}")
+    assert resp.status_code == 401
+    assert resp.get_json() == {"errors": {"message": "Authentication credentials were not provided.",
+                                          "type": "NotAuthenticated", "code": 401}}
+    resp = legacy.get(f"/v1/runtasks?run={CLEAN}")
     assert resp.status_code == 401
     assert resp.get_json() == {"detail": "Authentication credentials were not provided."}
 
 
 @pytest.mark.parametrize("header", ["Token nope", "Token  ", "token wrong"])
-def test_bad_token_is_401(client: FlaskClient, header: str) -> None:
+def test_bad_token_is_401(client: FlaskClient, legacy: FlaskClient, header: str) -> None:
     resp = client.get(f"/v1/runtasks?run={CLEAN}", headers={"Authorization": header})
+    assert resp.status_code == 401
+    assert resp.get_json()["errors"]["type"] == "NotAuthenticated"
+    resp = legacy.get(f"/v1/runtasks?run={CLEAN}", headers={"Authorization": header})
     assert resp.status_code == 401
     assert set(resp.get_json()) == {"detail"}
 
@@ -155,8 +168,11 @@ def test_lower_case_header_and_any_token_mode() -> None:
     assert loose.get("/v1/squids", headers={"Authorization": "Token"}).status_code == 401
 
 
-def test_missing_run_is_400_detail(client: FlaskClient) -> None:
+def test_missing_run_is_400(client: FlaskClient, legacy: FlaskClient) -> None:
     resp = get(client, "/v1/runtasks")
+    assert resp.status_code == 400
+    assert set(resp.get_json()) == {"errors"} and resp.get_json()["errors"]["code"] == 400
+    resp = get(legacy, "/v1/runtasks")
     assert resp.status_code == 400
     assert set(resp.get_json()) == {"detail"}
 
@@ -164,24 +180,33 @@ def test_missing_run_is_400_detail(client: FlaskClient) -> None:
 @pytest.mark.parametrize(("param", "value"), [
     ("page", "0"), ("page", "abc"), ("page", "-2"), ("limit", "0"), ("limit", "x"),
 ])
-def test_invalid_paging_is_400_validation_error(client: FlaskClient, param: str, value: str
-                                                ) -> None:
+def test_invalid_paging_is_400_validation_error(client: FlaskClient, legacy: FlaskClient,
+                                                param: str, value: str) -> None:
     resp = get(client, "/v1/runtasks", run=CLEAN, **{param: value})
+    assert resp.status_code == 400
+    error = resp.get_json()["errors"]
+    assert error["type"] == "ParamsInvalid" and error["code"] == 400 and param in error["message"]
+    resp = get(legacy, "/v1/runtasks", run=CLEAN, **{param: value})
     assert resp.status_code == 400
     error = resp.get_json()["error"]
     assert error["type"] == "validation_error" and error["param"] == param
     assert error["message"]
 
 
-def test_unknown_run_is_404_error_shape(client: FlaskClient) -> None:
+def test_unknown_run_is_404(client: FlaskClient, legacy: FlaskClient) -> None:
     resp = get(client, "/v1/runtasks", run="0" * 32)
+    assert resp.status_code == 404
+    assert resp.get_json() == {
+        "errors": {"message": "Run not found", "type": "RunDoesNotExist", "code": 404}}
+    resp = get(legacy, "/v1/runtasks", run="0" * 32)
     assert resp.status_code == 404
     assert resp.get_json() == {
         "error": {"message": "Run not found", "type": "not_found_error", "param": "run"}}
     for url in (f"/v1/runs/{'0' * 32}", f"/v1/runs/{'0' * 32}/stats"):
-        body = get(client, url).get_json()
+        body = get(legacy, url).get_json()
         assert body["error"]["param"] == "run_hash" and body["error"]["type"] == "not_found_error"
-    assert get(client, "/v1/squids/nope").status_code == 404
+        assert get(client, url).get_json()["errors"]["type"] == "RunDoesNotExist"
+    assert get(client, "/v1/squids/nope").get_json()["errors"]["type"] == "SquidDoesNotExistException"
     assert get(client, "/v1/runs", squid="nope").status_code == 404
 
 
