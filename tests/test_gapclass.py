@@ -36,6 +36,7 @@ CASES = [
     ("error", "request_failed", None, 0, gc.SITE),
     ("error", None, None, 0, gc.OTHER),  # failed, nothing says why
     ("error", "proxy_timeout", None, 0, gc.OTHER),
+    ("completed", "invalid_url", None, 0, gc.OTHER),  # an input the crawler cannot use: stopped
     # Nulls.
     ("completed", "completed", None, 12, gc.UNKNOWN),
     ("completed", "completed", 12, None, gc.UNKNOWN),
