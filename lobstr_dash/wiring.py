@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from .config import DEMO_TOKEN
+from .loading.actions import Actions
 from .loading.lists import Lists
 from .loading.loader import Loader
 from .loading.runinfo import RunInfoFetcher
@@ -49,6 +50,7 @@ class Services:
     loader: Loader
     runs: RunService
     lists: Lists
+    actions: Actions
     demo_runs: list[Any] = field(default_factory=list)
 
 
@@ -107,6 +109,8 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
     info = RunInfoFetcher(client, store, refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]),
                           retry_seconds=RUN_INFO_RETRY_SECONDS, clock=clock)
     runs = RunService(store, loader, info,
-                      live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]), clock=clock)
+                      live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]),
+                      finished_recheck_seconds=float(config["FINISHED_RECHECK_SECONDS"]),
+                      clock=clock)
     return Services(client=client, store=store, loader=loader, runs=runs, lists=Lists(client),
-                    demo_runs=demo_runs)
+                    actions=Actions(client, store), demo_runs=demo_runs)

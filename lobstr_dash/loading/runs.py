@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,11 +86,13 @@ class RunService:
     """Starts and awaits loads (and run-info fetches) and reads runs from the store."""
 
     def __init__(self, store: Store, loader: Loader, info: RunInfoFetcher, *,
-                 live_refresh_seconds: float, clock: Callable[[], float] = time.time) -> None:
+                 live_refresh_seconds: float, finished_recheck_seconds: float = 300.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.loader = loader
         self.info_fetcher = info
         self.live_refresh_seconds = live_refresh_seconds
+        self.finished_recheck_seconds = finished_recheck_seconds
         self._clock = clock
 
     def ensure(self, run_id: str, wait: float, *, first_rows: bool = False) -> LoadedRun:
@@ -100,13 +103,38 @@ class RunService:
         than waiting the whole `wait` for a load that will take longer anyway.
         Raises the upstream's LobstrError when the run could not be loaded and nothing is stored.
         """
+        deadline = time.monotonic() + wait
         record = self.store.run_state(run_id)
+        if self._recheck_due(record) and self.store.claim_recheck(
+                run_id, self.finished_recheck_seconds):
+            self._recheck(run_id, deadline)
+            record = self.store.run_state(run_id)
         if self._needs_load(record):
             # A live run's periodic refresh re-reads only the pages that can still change.
-            only_live = record is not None and record.is_live and record.phase in ("done", "partial")
+            only_live = (record is not None and record.is_live and record.phase in ("done", "partial")
+                         and not record.reopened_since_fetch)
             self.loader.start(run_id, fresh=self._needs_fresh(record), only_live=only_live)
-        record = self._await(run_id, time.monotonic() + wait, first_rows)
+        record = self._await(run_id, deadline, first_rows)
         return self._loaded(record)
+
+    def _recheck_due(self, record: LoadRecord | None) -> bool:
+        """A finished run not asked about for FINISHED_RECHECK_SECONDS: lobstr may have reopened it."""
+        if record is None or record.is_loading or record.is_live:
+            return False
+        if record.phase not in ("done", "partial"):
+            return False
+        last = max(record.checked_at or 0.0, record.fetched_at or 0.0)
+        return self._clock() - last >= self.finished_recheck_seconds
+
+    def _recheck(self, run_id: str, deadline: float) -> None:
+        """Ask lobstr (one GET /v1/runs/{run}) within the page's wait; a slow answer still counts later."""
+        def check() -> None:
+            if self.info_fetcher.recheck(run_id):
+                self.store.mark_reopened(run_id)
+
+        thread = threading.Thread(target=check, name=f"recheck-{run_id[:8]}", daemon=True)
+        thread.start()
+        thread.join(max(0.0, deadline - time.monotonic()))
 
     def ensure_with_info(self, run_id: str, wait: float, *,
                          first_rows: bool = False) -> tuple[LoadedRun, RunInfoAnswer]:
@@ -149,6 +177,8 @@ class RunService:
             # A lease that ran out, or an owner process that is gone, means the loader died:
             # take the run over and resume it.
             return (record.lease_until or 0) <= now or self.loader.owner_is_dead(record.owner or "")
+        if record.reopened_since_fetch:
+            return True  # lobstr reopened it: read it again, as a live run
         if record.is_live:
             return now - (record.fetched_at or 0) >= self.live_refresh_seconds
         return False
@@ -160,7 +190,7 @@ class RunService:
             return False
         if record.phase == "failed":
             return record.rows_stored > 0
-        return True
+        return True  # a live run's refresh, or a run lobstr reopened: a new generation
 
     def _await(self, run_id: str, deadline: float, first_rows: bool = False) -> LoadRecord:
         """Poll the store until the load is over or the (monotonic) deadline passed."""

@@ -56,6 +56,10 @@ class LoadRecord:
     error_kind: str | None
     error_message: str | None
     error_status: int | None
+    #: When lobstr was last asked whether this finished run changed (GET /v1/runs/{run}).
+    checked_at: float | None = None
+    #: When the dashboard learnt that lobstr reopened the run (a resurrect, a retry, or a recheck).
+    reopened_at: float | None = None
     pages_done: int = 0
     pages_failed: int = 0
     rows_stored: int = 0
@@ -70,6 +74,11 @@ class LoadRecord:
     def is_complete(self) -> bool:
         """True when every page of the current generation loaded."""
         return self.phase == "done"
+
+    @property
+    def reopened_since_fetch(self) -> bool:
+        """True when lobstr reopened the run after its tasks were last read."""
+        return self.reopened_at is not None and self.reopened_at > (self.fetched_at or 0)
 
 
 def _dumps(value: Any) -> str:
@@ -113,7 +122,8 @@ class Ledger:
             finished_at=row["finished_at"], fetched_at=row["fetched_at"],
             is_live=bool(row["is_live"]), owner=row["owner"], lease_until=row["lease_until"],
             error_kind=row["error_kind"], error_message=row["error_message"],
-            error_status=row["error_status"],
+            error_status=row["error_status"], checked_at=row["checked_at"],
+            reopened_at=row["reopened_at"],
             pages_done=sum(1 for p in pages if p["state"] == "done"),
             pages_failed=len(failed), rows_stored=stored, failed_pages=failed)
 
@@ -233,6 +243,22 @@ class Ledger:
             "UPDATE runs SET state = 'failed', finished_at = ?, error_kind = ?, error_message = ?,"
             " error_status = ?, owner = NULL, lease_until = NULL WHERE run_id = ? AND owner = ?",
             (self.clock(), kind, message, status, run_id, owner))
+
+    def claim_recheck(self, run_id: str, interval: float) -> bool:
+        """Take the right to ask lobstr whether a finished run changed (once per `interval`).
+
+        One process wins: the check time is written in the same statement that tests it.
+        """
+        now = self.clock()
+        cursor = self.db.connection().execute(
+            "UPDATE runs SET checked_at = ? WHERE run_id = ? AND state IN ('done', 'partial')"
+            " AND (checked_at IS NULL OR checked_at <= ?)", (now, run_id, now - interval))
+        return cursor.rowcount == 1
+
+    def mark_reopened(self, run_id: str) -> None:
+        """Note that lobstr reopened the run: the next look reloads it as a live run."""
+        self.db.connection().execute(
+            "UPDATE runs SET reopened_at = ?, is_live = 1 WHERE run_id = ?", (self.clock(), run_id))
 
     def generation(self, run_id: str) -> int | None:
         """The run's current load generation, or None if it was never claimed."""
