@@ -39,6 +39,8 @@ class Observers:
     rate_limit_wait: Callable[[float], None] | None = None
     #: A context manager around each load, start to end.
     track_load: Callable[[], AbstractContextManager[Any]] | None = None
+    #: (action, outcome) for every action taken in lobstr.
+    action: Callable[[str, str], None] | None = None
 
 
 @dataclass
@@ -113,4 +115,4 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
                       finished_recheck_seconds=float(config["FINISHED_RECHECK_SECONDS"]),
                       clock=clock)
     return Services(client=client, store=store, loader=loader, runs=runs, lists=Lists(client),
-                    actions=Actions(client, store), demo_runs=demo_runs)
+                    actions=Actions(client, store, on_action=observers.action), demo_runs=demo_runs)

@@ -8,6 +8,7 @@ look reloads it as a live run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from ..store import ActionRecord
 from ..store import Store
@@ -33,9 +34,12 @@ REFUSALS: dict[str, str] = {
 class Actions:
     """Performs actions through the client and keeps the audit log in the store."""
 
-    def __init__(self, client: LobstrClient, store: Store) -> None:
+    def __init__(self, client: LobstrClient, store: Store,
+                 on_action: Callable[[str, str], None] | None = None) -> None:
         self.client = client
         self.store = store
+        #: Hears (action, outcome) of every action (the metrics).
+        self.on_action = on_action
 
     def resurrect(self, run_id: str, user: str | None) -> ActionRecord:
         """Ask lobstr to reopen an aborted run (`POST /v1/runs/{run}/resurrect`)."""
@@ -68,4 +72,6 @@ class Actions:
             self.store.mark_reopened(run_id)
         log.info("%s run=%s task=%s user=%s: %s (%s)", action, run_id, runtask_id or "-",
                  user or "-", record.outcome, record.code or record.status)
+        if self.on_action is not None:
+            self.on_action(action, record.outcome)
         return record

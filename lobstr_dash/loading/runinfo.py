@@ -80,11 +80,12 @@ class RunInfoFetcher:
         return RunInfoAnswer(RunInfo.from_api(record.run, record.stats), record.error_message,
                              pending, record.fetched_at)
 
-    def recheck(self, run_id: str) -> bool:
-        """Ask lobstr for the run object once; True when it changed since it was last kept.
+    def recheck(self, run_id: str, tasks_read_at: float | None) -> bool:
+        """Ask lobstr for the run object once; True when the run changed since its tasks were read.
 
         A finished run can reopen (a resurrect, a retry): its status, end, done_reason, results
-        or duration then differ from what the store holds. The new object is kept either way.
+        or duration then differ from what the store holds, or lobstr says it is active, or that it
+        ended after `tasks_read_at`. The new object is kept either way.
         """
         try:
             body = self.client.get_json(f"runs/{run_id}")
@@ -96,9 +97,11 @@ class RunInfoFetcher:
         fresh = RunDetails.from_api(body)
         self.store.save_run_info(run_id, record.generation if record else None, {"run": body}, [],
                                  self._clock())
-        if known is None:
-            return not fresh.is_terminal and fresh.status is not None
-        return _summary_of_run(known) != _summary_of_run(fresh)
+        if fresh.status is not None and not fresh.is_terminal:
+            return True  # active again
+        if fresh.ended_at is not None and tasks_read_at is not None and fresh.ended_at > tasks_read_at:
+            return True  # it ended again after its tasks were read
+        return known is not None and _summary_of_run(known) != _summary_of_run(fresh)
 
     def join(self, run_id: str, timeout: float | None = None) -> None:
         """Wait for this process's fetch of a run to end (tests)."""

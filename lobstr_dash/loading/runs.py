@@ -105,9 +105,9 @@ class RunService:
         """
         deadline = time.monotonic() + wait
         record = self.store.run_state(run_id)
-        if self._recheck_due(record) and self.store.claim_recheck(
+        if record is not None and self._recheck_due(record) and self.store.claim_recheck(
                 run_id, self.finished_recheck_seconds):
-            self._recheck(run_id, deadline)
+            self._recheck(run_id, record.fetched_at, deadline)
             record = self.store.run_state(run_id)
         if self._needs_load(record):
             # A live run's periodic refresh re-reads only the pages that can still change.
@@ -126,10 +126,10 @@ class RunService:
         last = max(record.checked_at or 0.0, record.fetched_at or 0.0)
         return self._clock() - last >= self.finished_recheck_seconds
 
-    def _recheck(self, run_id: str, deadline: float) -> None:
+    def _recheck(self, run_id: str, tasks_read_at: float | None, deadline: float) -> None:
         """Ask lobstr (one GET /v1/runs/{run}) within the page's wait; a slow answer still counts later."""
         def check() -> None:
-            if self.info_fetcher.recheck(run_id):
+            if self.info_fetcher.recheck(run_id, tasks_read_at):
                 self.store.mark_reopened(run_id)
 
         thread = threading.Thread(target=check, name=f"recheck-{run_id[:8]}", daemon=True)

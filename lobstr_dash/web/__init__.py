@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from . import actions
 from . import compare
 from . import digest
 from . import exports
@@ -18,7 +19,7 @@ from .errors import register_error_handlers
 from .filters import register_filters
 
 BLUEPRINTS = (home.bp, runpage.bp, exports.bp, passthrough.bp, squids.bp, compare.bp, digest.bp,
-              requeue.bp, glossary.bp)
+              requeue.bp, glossary.bp, actions.bp)
 
 
 def register_web(app: Flask) -> None:
