@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     "EXPORT_WAIT_SECONDS": 30.0,
     # A run with tasks still running is re-fetched at most this often while someone looks at it.
     "LIVE_REFRESH_SECONDS": 15.0,
+    # A finished run is asked about again (one GET /v1/runs/{run}, never its pages) when opened this
+    # long after the last check: lobstr can reopen a run (resurrect, retry). 0 checks every time.
+    "FINISHED_RECHECK_SECONDS": 300.0,
     # A loader that has not written for this long is presumed dead; another may take the run over.
     "LOAD_LEASE_SECONDS": 60.0,
     # Rows per page of the task table: enough to scan, small enough to render in milliseconds.
@@ -95,9 +98,18 @@ DEFAULTS: dict[str, Any] = {
     # Wrong passwords from one address, or for one user name, before sign-in attempts are refused
     # (429) for a while that doubles with each further failure; other users are not slowed.
     "AUTH_MAX_FAILURES": 10,
-    # The app sets no cookie today; should one appear, scripts and cross-site requests never see it.
+    # Actions that change runs in lobstr (resurrect an aborted run, retry one task) are off: they
+    # cost credits. On, they need sign-in (so the audit log names who) unless the next is set too.
+    "LOBSTR_ACTIONS": False,
+    "LOBSTR_ACTIONS_WITHOUT_SIGNIN": False,
+    # Signs the session cookie that carries the actions' CSRF token (only set when actions are on).
+    # Unset: a key made once and kept in DATA_DIR, so every worker process and restart shares it.
+    "SECRET_KEY": None,
+    # The app sets a cookie only for actions (their CSRF token); scripts and other sites never see it.
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Send that cookie over HTTPS only: set it when the dashboard is served over HTTPS.
+    "SESSION_COOKIE_SECURE": False,
 }
 
 
@@ -127,6 +139,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOAD_WAIT_SECONDS": ("LOAD_WAIT_SECONDS", float),
     "LIVE_REFRESH_SECONDS": ("LIVE_REFRESH_SECONDS", float),
     "EXPORT_WAIT_SECONDS": ("EXPORT_WAIT_SECONDS", float),
+    "FINISHED_RECHECK_SECONDS": ("FINISHED_RECHECK_SECONDS", float),
     "DATA_DIR": ("DATA_DIR", str),
     "DEMO_LATENCY_MS": ("DEMO_LATENCY_MS", int),
     "PORT": ("PORT", int),
@@ -145,6 +158,10 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOADS_PER_CLIENT": ("LOADS_PER_CLIENT", int),
     "LOAD_RETRY_SECONDS": ("LOAD_RETRY_SECONDS", float),
     "AUTH_MAX_FAILURES": ("AUTH_MAX_FAILURES", int),
+    "LOBSTR_ACTIONS": ("LOBSTR_ACTIONS", flag),
+    "LOBSTR_ACTIONS_WITHOUT_SIGNIN": ("LOBSTR_ACTIONS_WITHOUT_SIGNIN", flag),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", flag),
 }
 
 
@@ -198,7 +215,8 @@ def validate(config: Mapping[str, Any]) -> None:
         if not _finite(config[key]) or config[key] <= 0:
             raise ConfigError(f"{key} must be a positive number, got {config[key]!r}")
     not_negative = ["LOBSTR_BACKOFF_BASE", "LOBSTR_MAX_RETRY_AFTER", "LOAD_WAIT_SECONDS",
-                    "EXPORT_WAIT_SECONDS", "LIVE_REFRESH_SECONDS", "LOAD_RETRY_SECONDS"]
+                    "EXPORT_WAIT_SECONDS", "LIVE_REFRESH_SECONDS", "LOAD_RETRY_SECONDS",
+                    "FINISHED_RECHECK_SECONDS"]
     for key in not_negative:
         if not _finite(config[key]) or config[key] < 0:
             raise ConfigError(f"{key} must be zero or a positive number, got {config[key]!r}")
@@ -211,6 +229,12 @@ def validate(config: Mapping[str, Any]) -> None:
     header = config.get("AUTH_PROXY_HEADER")
     if header is not None and not _HEADER_NAME.fullmatch(str(header)):
         raise ConfigError(f"AUTH_PROXY_HEADER must be a header name, got {header!r}")
+    signin = config.get("AUTH_USERS") or config.get("AUTH_USERS_FILE") or header
+    if config.get("LOBSTR_ACTIONS") and not signin and not config.get("LOBSTR_ACTIONS_WITHOUT_SIGNIN"):
+        raise ConfigError("LOBSTR_ACTIONS=1 lets the dashboard change runs in lobstr (and spend "
+                          "credits): turn sign-in on (AUTH_USERS, AUTH_USERS_FILE or "
+                          "AUTH_PROXY_HEADER), or set LOBSTR_ACTIONS_WITHOUT_SIGNIN=1 to allow "
+                          "anyone who reaches it")
 
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")

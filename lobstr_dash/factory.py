@@ -15,6 +15,7 @@ from .ops.metrics import Metrics
 from .ops.metrics import register_metrics
 from .ops.proxy import wrap_for_proxy
 from .ops.reqlog import RequestLog
+from .ops.secret import secret_key
 from .ops.security import register_security
 from .web import register_web
 from .wiring import Observers
@@ -37,10 +38,13 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     static = _asset_dir("static")
     app = Flask(__name__, template_folder=str(_asset_dir("templates")), static_folder=str(static))
     app.config.update(settings)
+    if app.config["LOBSTR_ACTIONS"]:
+        # The actions' CSRF token lives in the signed session cookie (the only cookie the app sets).
+        app.secret_key = secret_key(app.config.get("SECRET_KEY"), app.config["DATA_DIR"])
     metrics = Metrics()
     app.extensions["lobstr_dash"] = build_services(app.config, Observers(
         upstream=metrics.observe_upstream, rate_limit_wait=metrics.observe_rate_limit_wait,
-        track_load=metrics.track_load))
+        track_load=metrics.track_load, action=metrics.observe_action))
     register_web(app)
     app.register_blueprint(health.bp)
     register_security(app)

@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from .config import DEMO_TOKEN
+from .loading.actions import Actions
 from .loading.lists import Lists
 from .loading.loader import Loader
 from .loading.runinfo import RunInfoFetcher
@@ -38,6 +39,8 @@ class Observers:
     rate_limit_wait: Callable[[float], None] | None = None
     #: A context manager around each load, start to end.
     track_load: Callable[[], AbstractContextManager[Any]] | None = None
+    #: (action, outcome) for every action taken in lobstr.
+    action: Callable[[str, str], None] | None = None
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Services:
     loader: Loader
     runs: RunService
     lists: Lists
+    actions: Actions
     demo_runs: list[Any] = field(default_factory=list)
 
 
@@ -114,6 +118,7 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
                           retry_seconds=RUN_INFO_RETRY_SECONDS, clock=clock)
     runs = RunService(store, loader, info,
                       live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]), clock=clock,
-                      retry_seconds=float(config["LOAD_RETRY_SECONDS"]))
+                      retry_seconds=float(config["LOAD_RETRY_SECONDS"]),
+                      finished_recheck_seconds=float(config["FINISHED_RECHECK_SECONDS"]))
     return Services(client=client, store=store, loader=loader, runs=runs, lists=Lists(client),
-                    demo_runs=demo_runs)
+                    actions=Actions(client, store, on_action=observers.action), demo_runs=demo_runs)

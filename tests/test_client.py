@@ -26,6 +26,7 @@ from lobstr_dash.upstream.client import (
 )
 from lobstr_dash.upstream.envelopes import RunTaskPage, parse_runtask_page
 from lobstr_dash.upstream.errors import (
+    error_code,
     error_message,
     ERRORS_BY_KIND,
     LobstrAuthError,
@@ -653,6 +654,34 @@ def test_error_message_reads_every_documented_shape(body, message) -> None:
 ])
 def test_error_message_edge_cases(body, message) -> None:
     assert error_message(body, "fallback") == message
+
+
+@pytest.mark.parametrize(("body", "message", "code"), [
+    # The current errors page: one envelope for every error, 429 included.
+    ({"errors": {"message": "Request was throttled. Expected available in 2 seconds.",
+                 "type": "Throttled", "code": 429}},
+     "Request was throttled. Expected available in 2 seconds.", "Throttled"),
+    ({"errors": {"message": "A required parameter squid is missing from the route.",
+                 "type": "ParamsNeeded", "code": 400}},
+     "A required parameter squid is missing from the route.", "ParamsNeeded"),
+    # The action endpoints (resurrect, retry): the code in `error`, the sentence in `message`.
+    ({"error": "RunInProgress", "message": "Cannot retry a task while the run is still active."},
+     "Cannot retry a task while the run is still active.", "RunInProgress"),
+    ({"error": "RetryCooldown", "message": "This task was retried too recently, please wait a few "
+      "minutes."}, "This task was retried too recently, please wait a few minutes.", "RetryCooldown"),
+    # Older pages.
+    ({"error": {"message": "Run not found", "type": "not_found_error", "param": "run_hash"}},
+     "Run not found", "not_found_error"),
+    ({"error": "Request was throttled.", "type": "RateLimitExceeded", "code": 429},
+     "Request was throttled.", "RateLimitExceeded"),
+    ({"detail": "Invalid token."}, "Invalid token.", None),
+    # A sentence in `error` is never taken for a code.
+    ({"error": "Something broke badly", "message": "details"}, "details", None),
+])
+def test_every_documented_error_shape_gives_its_sentence_and_keeps_its_code(body, message,
+                                                                            code) -> None:
+    assert error_message(body, "fallback") == message
+    assert error_code(body) == code
 
 
 @pytest.mark.parametrize(("value", "seconds"), [

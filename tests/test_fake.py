@@ -33,6 +33,12 @@ def client() -> FlaskClient:
     return create_fake_app().test_client()
 
 
+@pytest.fixture()
+def legacy() -> FlaskClient:
+    """The fake answering in the shapes of lobstr's docs before August 2026."""
+    return create_fake_app(FakeConfig(shapes="legacy")).test_client()
+
+
 def get(client: FlaskClient, url: str, **params: object):
     return client.get(url, query_string=params, headers=AUTH)
 
@@ -127,15 +133,22 @@ def test_same_seed_gives_same_rows_in_two_apps() -> None:
     assert [r["id"] for r in c] != [r["id"] for r in d]
 
 
-def test_missing_token_is_401(client: FlaskClient) -> None:
+def test_missing_token_is_401(client: FlaskClient, legacy: FlaskClient) -> None:
     resp = client.get(f"/v1/runtasks?run={CLEAN}")
+    assert resp.status_code == 401
+    assert resp.get_json() == {"errors": {"message": "Authentication credentials were not provided.",
+                                          "type": "NotAuthenticated", "code": 401}}
+    resp = legacy.get(f"/v1/runtasks?run={CLEAN}")
     assert resp.status_code == 401
     assert resp.get_json() == {"detail": "Authentication credentials were not provided."}
 
 
 @pytest.mark.parametrize("header", ["Token nope", "Token  ", "token wrong"])
-def test_bad_token_is_401(client: FlaskClient, header: str) -> None:
+def test_bad_token_is_401(client: FlaskClient, legacy: FlaskClient, header: str) -> None:
     resp = client.get(f"/v1/runtasks?run={CLEAN}", headers={"Authorization": header})
+    assert resp.status_code == 401
+    assert resp.get_json()["errors"]["type"] == "NotAuthenticated"
+    resp = legacy.get(f"/v1/runtasks?run={CLEAN}", headers={"Authorization": header})
     assert resp.status_code == 401
     assert set(resp.get_json()) == {"detail"}
 
@@ -155,8 +168,11 @@ def test_lower_case_header_and_any_token_mode() -> None:
     assert loose.get("/v1/squids", headers={"Authorization": "Token"}).status_code == 401
 
 
-def test_missing_run_is_400_detail(client: FlaskClient) -> None:
+def test_missing_run_is_400(client: FlaskClient, legacy: FlaskClient) -> None:
     resp = get(client, "/v1/runtasks")
+    assert resp.status_code == 400
+    assert set(resp.get_json()) == {"errors"} and resp.get_json()["errors"]["code"] == 400
+    resp = get(legacy, "/v1/runtasks")
     assert resp.status_code == 400
     assert set(resp.get_json()) == {"detail"}
 
@@ -164,24 +180,33 @@ def test_missing_run_is_400_detail(client: FlaskClient) -> None:
 @pytest.mark.parametrize(("param", "value"), [
     ("page", "0"), ("page", "abc"), ("page", "-2"), ("limit", "0"), ("limit", "x"),
 ])
-def test_invalid_paging_is_400_validation_error(client: FlaskClient, param: str, value: str
-                                                ) -> None:
+def test_invalid_paging_is_400_validation_error(client: FlaskClient, legacy: FlaskClient,
+                                                param: str, value: str) -> None:
     resp = get(client, "/v1/runtasks", run=CLEAN, **{param: value})
+    assert resp.status_code == 400
+    error = resp.get_json()["errors"]
+    assert error["type"] == "ParamsInvalid" and error["code"] == 400 and param in error["message"]
+    resp = get(legacy, "/v1/runtasks", run=CLEAN, **{param: value})
     assert resp.status_code == 400
     error = resp.get_json()["error"]
     assert error["type"] == "validation_error" and error["param"] == param
     assert error["message"]
 
 
-def test_unknown_run_is_404_error_shape(client: FlaskClient) -> None:
+def test_unknown_run_is_404(client: FlaskClient, legacy: FlaskClient) -> None:
     resp = get(client, "/v1/runtasks", run="0" * 32)
+    assert resp.status_code == 404
+    assert resp.get_json() == {
+        "errors": {"message": "Run not found", "type": "RunDoesNotExist", "code": 404}}
+    resp = get(legacy, "/v1/runtasks", run="0" * 32)
     assert resp.status_code == 404
     assert resp.get_json() == {
         "error": {"message": "Run not found", "type": "not_found_error", "param": "run"}}
     for url in (f"/v1/runs/{'0' * 32}", f"/v1/runs/{'0' * 32}/stats"):
-        body = get(client, url).get_json()
+        body = get(legacy, url).get_json()
         assert body["error"]["param"] == "run_hash" and body["error"]["type"] == "not_found_error"
-    assert get(client, "/v1/squids/nope").status_code == 404
+        assert get(client, url).get_json()["errors"]["type"] == "RunDoesNotExist"
+    assert get(client, "/v1/squids/nope").get_json()["errors"]["type"] == "SquidDoesNotExistException"
     assert get(client, "/v1/runs", squid="nope").status_code == 404
 
 
@@ -238,15 +263,22 @@ def test_timestamp_formats_vary(client: FlaskClient) -> None:
     assert any(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", s) for s in stamps)
 
 
-def test_run_object_and_stats_agree_with_rows(client: FlaskClient) -> None:
+def test_run_object_and_stats_agree_with_rows(client: FlaskClient, legacy: FlaskClient) -> None:
     rows = all_rows(client, ABORTED)
     run = get(client, f"/v1/runs/{ABORTED}").get_json()
     assert run["object"] == "run" and run["id"] == ABORTED
-    assert (run["status"], run["done_reason"], run["is_done"]) == ("aborted", "aborted", True)
+    assert (run["status"], run["done_reason"]) == ("aborted", "aborted")
     assert run["total_results"] == sum(r["last_result"] for r in rows)
-    assert re.fullmatch(r"\d+:\d\d:\d\d(\.\d{6})?", run["duration"])
+    # The current get-run page: duration in seconds, no is_done, mail_done/mail_time.
+    assert isinstance(run["duration"], float) and "is_done" not in run
+    assert {"mail_done", "mail_time"} <= set(run) and "email_done" not in run
     assert not run["created_at"].endswith("Z")
     assert isinstance(run["credit_used"], float)
+    old = get(legacy, f"/v1/runs/{ABORTED}").get_json()
+    assert re.fullmatch(r"\d+:\d\d:\d\d(\.\d{6})?", old["duration"])
+    assert old["is_done"] is True and "email_done" in old and "mail_done" not in old
+    hours, minutes, seconds = old["duration"].split(":")
+    assert abs(int(hours) * 3600 + int(minutes) * 60 + float(seconds) - run["duration"]) < 0.001
     stats = get(client, f"/v1/runs/{ABORTED}/stats").get_json()
     assert "status" not in stats
     assert stats["percent_done"] == "100%" and stats["total_tasks"] == 300
@@ -272,6 +304,9 @@ def test_squids_list_and_detail(client: FlaskClient) -> None:
     assert [s["id"] for s in found] == [DEMO_RUNS[2].squid_id]
     detail = get(client, f"/v1/squids/{DEMO_RUNS[2].squid_id}").get_json()
     assert detail["last_run"] == MIXED and detail["last_run_status"] == "ERROR"
+    # Fields the squid objects gained in 2026 (and the older answers lack).
+    assert detail["created_via"] and "deactivation_reason" in detail
+    assert all({"created_via", "deactivation_reason"} <= set(s) for s in body["data"])
 
 
 def test_live_run_follows_the_clock() -> None:
@@ -286,7 +321,7 @@ def test_live_run_follows_the_clock() -> None:
     rows, run, stats = snapshot()
     assert {r["status"] for r in rows} == {"pending"}
     assert all(r["started_at"] is None for r in rows)
-    assert run["is_done"] is False and stats["is_done"] is False
+    assert run["status"] == "pending" and stats["is_done"] is False
 
     now[0] += 240
     rows, run, stats = snapshot()
@@ -304,7 +339,7 @@ def test_live_run_follows_the_clock() -> None:
     now[0] += 600
     rows, run, stats = snapshot()
     assert {r["status"] for r in rows} == {"completed"}
-    assert (run["status"], run["done_reason"], run["is_done"]) == ("done", "tasks_done", True)
+    assert (run["status"], run["done_reason"]) == ("done", "tasks_done") and stats["is_done"]
     assert stats["percent_done"] == "100%" and stats["total_tasks_left"] == 0
 
 
@@ -360,3 +395,72 @@ def test_stats_endpoint_counts_requests_by_endpoint_status_and_run() -> None:
     assert client.get("/_fake/stats").get_json()["requests"] == 3
     assert app.extensions["fake"].count() == 3
     assert client.post("/_fake/stats").status_code == 405
+
+
+def test_a_free_plan_cap_stops_lists_and_says_so() -> None:
+    client = create_fake_app(FakeConfig(plan_cap=50)).test_client()
+    first = get(client, "/v1/runtasks", run=ABORTED, page=1, limit=100).get_json()
+    assert len(first["data"]) == 50 and first["total_results"] == 300
+    assert first["warning"].startswith("Export limit reached - only 50 results returned.")
+    second = get(client, "/v1/runtasks", run=ABORTED, page=2, limit=100).get_json()
+    assert second["data"] == [] and second["warning"] == first["warning"]
+    within = get(client, "/v1/runtasks", run=ABORTED, page=2, limit=20).get_json()
+    assert len(within["data"]) == 20 and "warning" not in within
+
+
+def test_resurrect_reopens_only_an_aborted_run_and_it_runs_again() -> None:
+    now = [1_800_000_000.0]
+    client = create_fake_app(FakeConfig(clock=lambda: now[0])).test_client()
+    refused = client.post(f"/v1/runs/{CLEAN}/resurrect", headers=AUTH)
+    assert refused.status_code == 400
+    assert refused.get_json() == {"error": "RunNotAborted",
+                                  "message": "Only aborted runs can be resurrected."}
+    before = all_rows(client, ABORTED)
+    answer = client.post(f"/v1/runs/{ABORTED}/resurrect", headers=AUTH)
+    assert answer.status_code == 200
+    assert answer.get_json() == {"id": ABORTED, "status": "PENDING", "is_done": False,
+                                 "done_reason": None}
+    reopened = all_rows(client, ABORTED)
+    # Interrupted tasks go back to pending; tasks already done are untouched.
+    for old, new in zip(before, reopened, strict=True):
+        if old["status"] == "completed":
+            assert new == old
+        else:
+            assert new["status"] == "pending" and new["id"] == old["id"]
+    assert get(client, f"/v1/runs/{ABORTED}").get_json()["status"] in ("pending", "running")
+    now[0] += 3600
+    run = get(client, f"/v1/runs/{ABORTED}").get_json()
+    assert (run["status"], run["done_reason"]) == ("done", "tasks_done")
+    assert {r["status"] for r in all_rows(client, ABORTED)} == {"completed"}
+    again = client.post(f"/v1/runs/{ABORTED}/resurrect", headers=AUTH)
+    assert again.status_code == 400 and again.get_json()["error"] == "RunNotAborted"
+
+
+def test_retry_sets_one_task_back_and_keeps_lobstrs_constraints() -> None:
+    now = [1_800_000_000.0]
+    client = create_fake_app(FakeConfig(clock=lambda: now[0])).test_client()
+    # The live run of the maps squid is active: a task of its other runs cannot be retried.
+    clean_task = all_rows(client, CLEAN)[0]
+    busy = client.post(f"/v1/runtasks/{clean_task['id']}/retry", headers=AUTH)
+    assert busy.status_code == 400 and busy.get_json()["error"] == "ClusterBusy"
+    live_task = all_rows(client, LIVE)[0]
+    active = client.post(f"/v1/runtasks/{live_task['id']}/retry", headers=AUTH)
+    assert active.status_code == 400 and active.get_json()["error"] == "RunInProgress"
+    rows = all_rows(client, MIXED)
+    failed = next(r for r in rows if r["status"] == "error")
+    answer = client.post(f"/v1/runtasks/{failed['id']}/retry", headers=AUTH)
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert (body["id"], body["status"], body["params"]) == (failed["id"], "pending", failed["params"])
+    retried = {r["id"]: r for r in all_rows(client, MIXED)}
+    assert retried[failed["id"]]["status"] == "pending"
+    assert sum(r["status"] != retried[r["id"]]["status"] for r in rows) == 1
+    assert get(client, f"/v1/runs/{MIXED}").get_json()["status"] in ("pending", "running")
+    now[0] += 120  # the task ran and the run closed again
+    assert get(client, f"/v1/runs/{MIXED}").get_json()["status"] == "done"
+    assert {r["id"]: r for r in all_rows(client, MIXED)}[failed["id"]]["status"] == "completed"
+    cooldown = client.post(f"/v1/runtasks/{failed['id']}/retry", headers=AUTH)
+    assert cooldown.status_code == 400 and cooldown.get_json()["error"] == "RetryCooldown"
+    now[0] += 300
+    assert client.post(f"/v1/runtasks/{failed['id']}/retry", headers=AUTH).status_code == 200
+    assert client.post(f"/v1/runtasks/{'0' * 32}/retry", headers=AUTH).status_code == 404

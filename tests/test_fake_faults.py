@@ -54,6 +54,9 @@ def test_fault_scoped_to_one_run() -> None:
     _, client = make(faults=[FaultRule(run=ABORTED, status=503)])
     assert runtasks(client, CLEAN).status_code == 200
     resp = runtasks(client, ABORTED)
+    assert resp.status_code == 503 and resp.get_json()["errors"]["code"] == 503
+    _, legacy = make(faults=[FaultRule(run=ABORTED, status=503)], shapes="legacy")
+    resp = runtasks(legacy, ABORTED)
     assert resp.status_code == 503 and set(resp.get_json()) == {"detail"}
 
 
@@ -65,8 +68,29 @@ def test_fault_without_times_lasts_forever() -> None:
     assert client.get(f"/v1/runs/{CLEAN}", headers=AUTH).status_code == 200
 
 
-def test_error_shapes_for_each_status() -> None:
+def test_error_shapes_for_each_status_in_the_current_docs() -> None:
     app, client = make()
+    faults = app.extensions["fake"].faults
+    faults.append(FaultRule(status=429, retry_after=7, times=1))
+    resp = runtasks(client)
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "7"
+    assert resp.get_json() == {"errors": {
+        "message": "Request was throttled. Expected available in 7 seconds.", "type": "Throttled",
+        "code": 429}}
+    faults.append({"status": 401, "times": 1})
+    assert runtasks(client).get_json() == {"errors": {"message": "Invalid token.",
+                                                      "type": "NotAuthenticated", "code": 401}}
+    faults.append("runtasks:status=404:times=1")
+    resp = runtasks(client)
+    assert resp.status_code == 404 and resp.get_json()["errors"]["type"] == "RunDoesNotExist"
+    faults.append("runtasks:status=500:times=1")
+    assert runtasks(client).get_json()["errors"] == {"message": "Something went wrong",
+                                                     "type": "SomethingWentWrong", "code": 500}
+    assert runtasks(client).status_code == 200
+
+
+def test_error_shapes_for_each_status_in_the_older_docs() -> None:
+    app, client = make(shapes="legacy")
     faults = app.extensions["fake"].faults
     faults.append(FaultRule(status=429, retry_after=7, times=1))
     resp = runtasks(client)
@@ -151,7 +175,8 @@ def test_parse_fault_rejects_bad_specs() -> None:
 
 def test_rate_limit_sliding_window_with_injected_clock() -> None:
     now = [1000.0]
-    _, client = make(rate_limit_per_minute=3, rate_limit_window_seconds=10, clock=lambda: now[0])
+    _, client = make(rate_limit_per_minute=3, rate_limit_window_seconds=10, clock=lambda: now[0],
+                     shapes="legacy")
     remaining = []
     for step in (0, 2, 2):
         now[0] += step

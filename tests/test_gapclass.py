@@ -38,6 +38,7 @@ CASES = [
     ("error", "request_failed", None, 0, gc.SITE),
     ("error", None, None, 0, gc.OTHER),  # failed, nothing says why
     ("error", "proxy_timeout", None, 0, gc.OTHER),
+    ("completed", "invalid_url", None, 0, gc.OTHER),  # an input the crawler cannot use: stopped
     # Nulls.
     ("completed", "completed", None, 12, gc.UNKNOWN),
     ("completed", "completed", 12, None, gc.UNKNOWN),
@@ -142,18 +143,15 @@ def test_a_store_made_before_gap_classes_is_migrated_and_its_rows_classified(tmp
 
 
 def test_rows_classified_before_one_meaning_of_short_are_classified_again(tmp_path: Path) -> None:
-    path = tmp_path / "v6.sqlite3"
     run = "c" * 32
-    store = Store(path)
+    store = Store(tmp_path / "v6.sqlite3")
     save_run(store, run, crafted_rows(run))
     conn = store.db.connection()
     # What version 6 stored for a running task that had collected all it expected.
     conn.execute("UPDATE tasks SET gap_class = 'complete' WHERE status = 'running'"
                  " AND expected = collected")
-    conn.execute("PRAGMA user_version = 6")
-    conn.commit()
-    store.close()
-    again = Store(path)
-    stored = again.db.connection().execute(
+    for statement in MIGRATIONS[6]:  # migration 7, one meaning of short
+        conn.execute(statement)
+    stored = conn.execute(
         "SELECT gap_class FROM tasks WHERE run_id = ? ORDER BY position", (run,)).fetchall()
     assert [r[0] for r in stored] == [case[-1] for case in CASES]

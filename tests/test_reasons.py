@@ -18,8 +18,8 @@ DOCUMENTED_RUN_REASONS = (
     # Example values of a squid's last_run_done_reason.
     "credits_exhausted", "user_stopped", "error",
 )
-#: Task-level done_reasons shown in lobstr's runtask and task examples.
-DOCUMENTED_TASK_REASONS = ("run_aborted", "completed", "error")
+#: Task-level done_reasons shown in lobstr's runtask and task examples, and named in its changelog.
+DOCUMENTED_TASK_REASONS = ("run_aborted", "completed", "error", "invalid_url")
 
 EXPECTED_GROUPS = {
     "tasks_done": reasons.FINISHED, "completed": reasons.FINISHED,
@@ -30,7 +30,7 @@ EXPECTED_GROUPS = {
     "premium_plan_needed": reasons.BILLING,
     "website_inaccessible": reasons.SITE, "request_failed": reasons.SITE,
     "module_under_maintenance": reasons.SITE,
-    "batch_wait": reasons.RUNNING,
+    "batch_wait": reasons.RUNNING, "invalid_url": reasons.INPUT,
 }
 
 
@@ -60,11 +60,11 @@ def test_reasons_fall_in_the_groups_users_act_on(code: str, group: str) -> None:
 def test_groups_come_in_display_order_and_every_group_but_unknown_has_reasons() -> None:
     assert list(reasons.GROUPS.values()) == [
         "Finished normally", "Stopped by the user", "Account problem", "Credits and billing",
-        "Site or platform problem", "Still running", "Unknown"]
+        "Site or platform problem", "Input problem", "Still running", "Unknown"]
     listed = reasons.by_group()
     assert [key for key, _label, _entries in listed] == [
         reasons.FINISHED, reasons.USER, reasons.ACCOUNT, reasons.BILLING, reasons.SITE,
-        reasons.RUNNING]
+        reasons.INPUT, reasons.RUNNING]
     assert sum(len(entries) for _k, _l, entries in listed) == len(reasons.GLOSSARY)
     assert set(reasons.GROUP_HINTS) == set(reasons.GROUPS)
 

@@ -17,6 +17,7 @@ USER = "user"
 ACCOUNT = "account"
 BILLING = "billing"
 SITE = "site"
+INPUT = "input"
 RUNNING = "running"
 UNKNOWN = "unknown"
 
@@ -27,6 +28,7 @@ GROUPS: dict[str, str] = {
     ACCOUNT: "Account problem",
     BILLING: "Credits and billing",
     SITE: "Site or platform problem",
+    INPUT: "Input problem",
     RUNNING: "Still running",
     UNKNOWN: "Unknown",
 }
@@ -40,6 +42,8 @@ GROUP_HINTS: dict[str, str] = {
              "or re-run the short tasks.",
     BILLING: "The lobstr account's credits, plan or invoices stopped the run.",
     SITE: "The target site or lobstr's platform failed. Usually temporary: retry later.",
+    INPUT: "The task's input is one the crawler cannot use. Retrying it as it is fails the same "
+           "way: fix or drop the input first.",
     RUNNING: "The run or task is not over yet; the numbers may still grow.",
     UNKNOWN: "lobstr does not document this value. It is shown exactly as lobstr sent it.",
 }
@@ -75,6 +79,7 @@ SOURCES: dict[str, str] = {
     "H": "lobstr help center, run stop reasons",
     "T": "lobstr docs, Get run tasks / Get task (task-level values)",
     "S": "lobstr docs, Get squid details (example values of last_run_done_reason)",
+    "C": "lobstr docs, changelog (task outcomes named in release notes, 2026)",
 }
 
 _RESYNC = "Re-sync the account in lobstr (log in again), then resume the run or re-run the short tasks."
@@ -162,6 +167,11 @@ _ENTRIES: tuple[Reason, ...] = (
     Reason("error", SITE, "The task (or run) failed.",
            "Open the task in lobstr for its error text; re-run it later. If it keeps failing, "
            "contact support with the run id.", "run, task", ("S", "T")),
+    # Input problems.
+    Reason("invalid_url", INPUT, "The task's URL is not one the crawler can read (a malformed "
+           "link, or a page of another kind than the crawler expects).",
+           "Open the input: fix the URL (or remove the task) before re-queueing it; a retry as it "
+           "is ends the same way.", "task", ("C",)),
     # Still running.
     Reason("batch_wait", RUNNING, "A batch finished; the run waits for its timeout before the next batch.",
            "Nothing to do: the run goes on by itself.", "run", ("G", "E", "H")),
@@ -175,7 +185,7 @@ RUN_REASONS = frozenset(code for code, r in GLOSSARY.items() if "run" in r.scope
 TASK_REASONS = frozenset(code for code, r in GLOSSARY.items() if "task" in r.scope.split(", "))
 
 #: Groups whose reasons mean a task stopped before collecting everything.
-STOPPED_GROUPS = frozenset({USER, ACCOUNT, BILLING, SITE})
+STOPPED_GROUPS = frozenset({USER, ACCOUNT, BILLING, SITE, INPUT})
 
 NO_REASON_MEANING = ("lobstr gave no done_reason: the task is usually still pending or running; "
                      "on a finished task, nothing tells why it ended.")

@@ -40,6 +40,9 @@ def create_fake_app(config: FakeConfig | None = None) -> Flask:
     app.add_url_rule("/v1/runs/<run_hash>/stats", "stats", views.run_stats_view)
     app.add_url_rule("/v1/squids", "squids", views.squids)
     app.add_url_rule("/v1/squids/<squid_hash>", "squid", views.squid_detail)
+    app.add_url_rule("/v1/runs/<run_hash>/resurrect", "resurrect", views.resurrect,
+                     methods=["POST"])
+    app.add_url_rule("/v1/runtasks/<runtask_hash>/retry", "retry", views.retry, methods=["POST"])
     # Outside /v1/: the benchmarks read request counts here; the real API has no such route.
     app.add_url_rule("/_fake/stats", "fake_stats", stats_view)
     app.before_request(before_request)

@@ -19,8 +19,10 @@ from lobstr_dash.fake.data import (
     RunTotals,
     SquidInfo,
     make_runtask,
+    make_runtask_id,
 )
 from lobstr_dash.fake.inputs import params_for
+from lobstr_dash.fake.reopen import RETRY_COOLDOWN_SECONDS, Reopening
 from lobstr_dash.fake.scenarios import Facts, RowContext, row_rng
 from lobstr_dash.fake.timefmt import parse_utc
 
@@ -51,6 +53,12 @@ class RunCatalog:
         self._totals = lru_cache(maxsize=256)(self._build_totals)
         #: Runs whose runtask rows a test wrote itself (served as they are, even when changed).
         self._custom: dict[str, list[dict[str, Any]]] = {}
+        #: Tasks lobstr set back to pending (resurrect, retry), by run, oldest first.
+        self._reopened: dict[str, list[Reopening]] = {}
+        #: When each task (by runtask id) was last retried.
+        self._retried_at: dict[str, float] = {}
+        self._runtask_index: dict[str, tuple[str, int]] = {}
+        self._indexed: set[str] = set()
 
     def put_rows(self, run_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Serve exactly these rows for a run's runtasks (the list is kept, not copied)."""
@@ -103,7 +111,7 @@ class RunCatalog:
     def is_live(self, run_id: str) -> bool:
         """True when the run's rows depend on the clock."""
         info = self._runs.get(run_id)
-        return bool(info and info.scenario == scenarios.LIVE)
+        return bool(info and (info.scenario == scenarios.LIVE or run_id in self._reopened))
 
     def facts(self, run_id: str, index: int, now: float | None = None) -> Facts:
         """Outcome of task `index` of a run at time `now` (default: the clock)."""
@@ -111,7 +119,48 @@ class RunCatalog:
         moment = self.clock() if now is None else now
         rng = row_rng(self.seed, run_id, index)
         ctx = RowContext(rng, index, info.task_count, info.base, moment)
-        return scenarios.SCENARIOS[info.scenario](ctx)
+        facts = scenarios.SCENARIOS[info.scenario](ctx)
+        for reopening in self._reopened.get(run_id, ()):
+            facts = reopening.facts(index, facts, moment)
+        return facts
+
+    def reopened(self, run_id: str) -> bool:
+        """True once lobstr set some task of the run back to pending (resurrect or retry)."""
+        return run_id in self._reopened
+
+    def resurrect(self, run_id: str) -> None:
+        """Set the run's interrupted tasks back to pending (they run again from now)."""
+        now = self.clock()
+        waiting = tuple(i for i in range(self.total(run_id))
+                        if self.facts(run_id, i, now).status != "completed")
+        self._reopen(run_id, Reopening(now, waiting, self.seed, run_id))
+
+    def retry(self, runtask_id: str) -> float | None:
+        """Set one task back to pending; None, or the seconds left of its retry cooldown."""
+        run_id, index = self._runtask_index[runtask_id]
+        now = self.clock()
+        last = self._retried_at.get(runtask_id)
+        if last is not None and now - last < RETRY_COOLDOWN_SECONDS:
+            return RETRY_COOLDOWN_SECONDS - (now - last)
+        self._retried_at[runtask_id] = now
+        self._reopen(run_id, Reopening(now, (index,), self.seed, run_id))
+        return None
+
+    def find_runtask(self, runtask_id: str) -> tuple[str, int] | None:
+        """(run, index) of a runtask of a catalogue run, or None."""
+        for run_id in self._runs:
+            if runtask_id in self._runtask_index:
+                break
+            if run_id not in self._indexed:
+                self._indexed.add(run_id)
+                for index in range(self.total(run_id)):
+                    self._runtask_index[make_runtask_id(self.seed, run_id, index)] = (run_id, index)
+        return self._runtask_index.get(runtask_id)
+
+    def _reopen(self, run_id: str, reopening: Reopening) -> None:
+        self._reopened.setdefault(run_id, []).append(reopening)
+        self._page.cache_clear()
+        self._totals.cache_clear()
 
     def row(self, run_id: str, index: int, now: float | None = None) -> dict[str, Any]:
         """The API row of task `index` (0-based) of a run."""

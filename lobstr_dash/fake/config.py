@@ -11,6 +11,13 @@ from lobstr_dash.fake.faults import FaultRule
 
 DEFAULT_TOKEN = "demo-token"
 
+#: The answers lobstr's docs show today (lobstrio/docs, Oct 2026): every error in one `errors`
+#: envelope; get-run's duration in seconds, no `is_done`, `mail_*`; squids with `created_via`.
+SHAPES_CURRENT = "current"
+#: The answers of the docs before Aug 2026: `detail`, `error{}` and the flat 429 body; get-run's
+#: duration as "H:MM:SS.ffffff", `is_done`, `email_*`.
+SHAPES_LEGACY = "legacy"
+
 
 @dataclass
 class FakeConfig:
@@ -29,3 +36,13 @@ class FakeConfig:
     seed: int = 0
     # Synthetic runs (run id → task count) added to the demo catalogue.
     extra_runs: dict[str, int] = field(default_factory=dict)
+    # Which documented answers to give: SHAPES_CURRENT or SHAPES_LEGACY.
+    shapes: str = SHAPES_CURRENT
+    # A free plan's export cap: list answers stop after this many rows and carry a `warning`.
+    plan_cap: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.shapes not in (SHAPES_CURRENT, SHAPES_LEGACY):
+            raise ValueError(f"shapes must be {SHAPES_CURRENT!r} or {SHAPES_LEGACY!r}")
+        if self.plan_cap is not None and self.plan_cap < 0:
+            raise ValueError("plan_cap must be 0 or more")

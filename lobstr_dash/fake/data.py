@@ -128,6 +128,11 @@ HISTORY_RUN_IDS: dict[str, str] = {
 }
 
 
+def make_runtask_id(seed: int, run_id: str, index: int) -> str:
+    """The id of task `index` of a run (the same in every process)."""
+    return stable_id("runtask", seed, run_id, index)
+
+
 def make_runtask(run_id: str, index: int, facts: Facts, params: dict[str, Any], *,
                  seed: int, squid_id: str) -> dict[str, Any]:
     """One row shaped exactly like a `GET /v1/runtasks` data item."""
@@ -135,7 +140,7 @@ def make_runtask(run_id: str, index: int, facts: Facts, params: dict[str, Any], 
     pages = math.ceil(facts.collected / 20) if facts.collected else (1 if facts.started else 0)
     return {
         "object": "runtask",
-        "id": stable_id("runtask", seed, run_id, index),
+        "id": make_runtask_id(seed, run_id, index),
         "started_at": format_ts(facts.started, style),
         "ended_at": format_ts(facts.ended, style),
         "total_results": facts.expected,

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app, has_app_context
 
 # Shapes (lobstr-api.md section 1): DRF-style detail, per-endpoint error object,
 # the "errors" object of 500s and business errors, and the rate-limit body.
@@ -29,6 +29,12 @@ _DEFAULT_MESSAGE = {
     503: "Service temporarily unavailable, try again later.",
 }
 _DEFAULT_TYPE = {400: "validation_error", 404: "not_found_error", 500: "SomethingWentWrong"}
+#: Error types of the current docs (docs/errors.mdx), by status, when the caller names none.
+_CURRENT_TYPE = {400: "InvalidParam", 401: "NotAuthenticated", 403: "PermissionDenied",
+                 404: "NotFound", 429: "Throttled", 500: "SomethingWentWrong",
+                 503: "ServiceUnavailable"}
+#: Legacy per-endpoint types → the current docs' names.
+_CURRENT_NAMES = {"validation_error": "ParamsInvalid", "not_found_error": "NotFound"}
 
 NGINX_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -42,10 +48,23 @@ def throttle_message(seconds: int) -> str:
     return f"Request was throttled. Expected available in {seconds} seconds."
 
 
+def legacy_shapes() -> bool:
+    """True when the fake serving this request answers in the shapes of the older docs."""
+    if not has_app_context() or "fake" not in current_app.extensions:
+        return False
+    return current_app.extensions["fake"].config.shapes == "legacy"
+
+
 def error_body(status: int, *, shape: str | None = None, message: str | None = None,
                type_: str | None = None, param: str | None = None,
                retry_after: int = 1) -> dict[str, Any]:
-    """JSON body of an error in the given shape (default: the one lobstr uses for `status`)."""
+    """JSON body of an error: the one `errors` envelope of the current docs, or (legacy) the shape
+    the older docs show for `status` (or the one asked for)."""
+    if not legacy_shapes():
+        text = message or (throttle_message(retry_after) if status == 429
+                           else _DEFAULT_MESSAGE.get(status, "Something went wrong"))
+        kind = _CURRENT_NAMES.get(type_ or "", type_) or _CURRENT_TYPE.get(status, "SomethingWentWrong")
+        return {"errors": {"message": text, "type": kind, "code": status}}
     shape = shape or _DEFAULT_SHAPE.get(status, SHAPE_ERRORS)
     if shape == SHAPE_THROTTLE:
         return {"error": message or throttle_message(retry_after), "type": "RateLimitExceeded",
@@ -85,8 +104,18 @@ def error_response(status: int, *, shape: str | None = None, message: str | None
 
 
 def not_found(what: str, param: str) -> Response:
-    """404 in the per-endpoint `{"error": {...}}` shape, e.g. "Run not found"."""
-    return error_response(404, message=f"{what} not found", type_="not_found_error", param=param)
+    """404 "Run not found" (type RunDoesNotExist…; legacy: the per-endpoint `error{}` shape)."""
+    kind = "not_found_error" if legacy_shapes() else _NOT_FOUND_TYPE.get(what, "NotFound")
+    return error_response(404, message=f"{what} not found", type_=kind, param=param)
+
+
+_NOT_FOUND_TYPE = {"Run": "RunDoesNotExist", "Squid": "SquidDoesNotExistException",
+                   "Task": "TaskDoesNotExist"}
+
+
+def action_error(code: str, message: str, status: int = 400) -> Response:
+    """The action endpoints' refusal (resurrect, retry): `{"error": "<Code>", "message": …}`."""
+    return json_response({"error": code, "message": message}, status)
 
 
 def validation_error(message: str, param: str) -> Response:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 ANY_ENDPOINT = "*"
-ENDPOINTS = ("runtasks", "runs", "run", "stats", "squids", "squid", ANY_ENDPOINT)
+ENDPOINTS = ("runtasks", "runs", "run", "stats", "squids", "squid", "resurrect", "retry",
+             ANY_ENDPOINT)
 STATUSES = (400, 401, 403, 404, 429, 500, 502, 503)
 #: `reset` drops the connection before any byte of the answer; `cut` sends the headers (with the
 #: full Content-Length) and half the body, then drops it. Both only over a real socket.

@@ -27,15 +27,28 @@ def _state(catalog: RunCatalog, info: RunInfo) -> dict[str, Any]:
         ended = (totals.ended or info.base + 1.0) + EXPORT_SECONDS
     duration = (ended if ended is not None else max(now, info.base)) - info.base
     status, reason, desc = _FINAL_STATE.get(info.scenario, ("done", "tasks_done", None))
+    if catalog.reopened(info.run_id):
+        # Relaunched by a resurrect or a retry: it ends like any run whose tasks all completed.
+        status, reason, desc = "done", "tasks_done", None
     if not finished:
         status, reason, desc = ("running" if totals.started else "pending"), None, None
     return {"totals": totals, "finished": finished, "ended": ended, "duration": duration,
             "status": status, "done_reason": reason, "done_reason_desc": desc}
 
 
-def run_object(catalog: RunCatalog, info: RunInfo, *, duration_as_float: bool = False
-               ) -> dict[str, Any]:
-    """`GET /v1/runs/{id}` object (duration as text) or a list row (duration as float)."""
+def run_object(catalog: RunCatalog, info: RunInfo, *, duration_as_float: bool = False,
+               legacy: bool = False) -> dict[str, Any]:
+    """A `GET /v1/runs` row (`duration_as_float`), or the `GET /v1/runs/{id}` object: as the
+    current docs show it (float duration, no `is_done`, `mail_*`), or as the older ones did."""
+    row = _run_fields(catalog, info, duration_as_float=duration_as_float or not legacy)
+    if legacy or duration_as_float:
+        return row
+    row.pop("is_done")
+    return {("mail" + key[len("email"):] if key in ("email_done", "email_time") else key): value
+            for key, value in row.items()}
+
+
+def _run_fields(catalog: RunCatalog, info: RunInfo, *, duration_as_float: bool) -> dict[str, Any]:
     state = _state(catalog, info)
     totals = state["totals"]
     duration = state["duration"]
@@ -103,11 +116,11 @@ def run_stats(catalog: RunCatalog, info: RunInfo) -> dict[str, Any]:
     }
 
 
-def squid_object(catalog: RunCatalog, squid: SquidInfo, *, detail: bool = False
-                 ) -> dict[str, Any]:
+def squid_object(catalog: RunCatalog, squid: SquidInfo, *, detail: bool = False,
+                 legacy: bool = False) -> dict[str, Any]:
     """A `GET /v1/squids` row, or the `GET /v1/squids/{id}` object when `detail`."""
     runs = catalog.runs_of(squid.squid_id)
-    last = run_object(catalog, runs[0]) if runs else None
+    last = _run_fields(catalog, runs[0], duration_as_float=True) if runs else None
     obj: dict[str, Any] = {
         "id": squid.squid_id,
         "name": squid.name,
@@ -135,6 +148,8 @@ def squid_object(catalog: RunCatalog, squid: SquidInfo, *, detail: bool = False
         "schedule_time": None,
         "download_url": None,
     }
+    if not legacy:
+        obj.update({"created_via": "dashboard", "deactivation_reason": None})
     if detail:
         obj.update({
             "message": None,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.runinfo import RunDetails
 from ..domain.runinfo import RunInfo
 from ..store import RunInfoRecord
 from ..store import Store
@@ -79,6 +80,29 @@ class RunInfoFetcher:
         return RunInfoAnswer(RunInfo.from_api(record.run, record.stats), record.error_message,
                              pending, record.fetched_at)
 
+    def recheck(self, run_id: str, tasks_read_at: float | None) -> bool:
+        """Ask lobstr for the run object once; True when the run changed since its tasks were read.
+
+        A finished run can reopen (a resurrect, a retry): its status, end, done_reason, results
+        or duration then differ from what the store holds, or lobstr says it is active, or that it
+        ended after `tasks_read_at`. The new object is kept either way.
+        """
+        try:
+            body = self.client.get_json(f"runs/{run_id}")
+        except LobstrError as exc:
+            log.warning("recheck of finished run %s failed: %s", run_id, exc)
+            return False
+        record = self.store.run_info(run_id)
+        known = RunDetails.from_api(record.run) if record is not None and record.run else None
+        fresh = RunDetails.from_api(body)
+        self.store.save_run_info(run_id, record.generation if record else None, {"run": body}, [],
+                                 self._clock())
+        if fresh.status is not None and not fresh.is_terminal:
+            return True  # active again
+        if fresh.ended_at is not None and tasks_read_at is not None and fresh.ended_at > tasks_read_at:
+            return True  # it ended again after its tasks were read
+        return known is not None and _summary_of_run(known) != _summary_of_run(fresh)
+
     def join(self, run_id: str, timeout: float | None = None) -> None:
         """Wait for this process's fetch of a run to end (tests)."""
         with self._lock:
@@ -138,3 +162,9 @@ class RunInfoFetcher:
             with self._lock:
                 if self._threads.get(run_id) is threading.current_thread():
                     self._threads.pop(run_id, None)
+
+
+def _summary_of_run(run: RunDetails) -> tuple[object, ...]:
+    """What tells whether lobstr changed a finished run: status, end, reason, results, duration."""
+    return (run.status, run.ended_at, run.done_reason, run.total_results,
+            None if run.duration is None else round(run.duration, 3))

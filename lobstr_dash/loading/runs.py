@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from ..domain.tasks import RunSummary
-from ..domain.tasks import position_range
 from ..store import LoadRecord
 from ..store import Store
 from ..store import StoreFault
 from ..upstream.errors import ERRORS_BY_KIND
 from ..upstream.errors import LobstrError
 from ..upstream.errors import LobstrRateLimited
+from .loaded import LoadedRun
 from .loader import Loader
 from .runinfo import RunInfoAnswer
 from .runinfo import RunInfoFetcher
@@ -30,109 +29,12 @@ BACKOFF_CEILING = 10
 PRUNE_EVERY_SECONDS = 60.0
 
 
-#: Whose fault a failed page is, in the order the banner names them.
-FAULTS = ("lobstr", "storage", "dashboard")
-
-
-@dataclass(frozen=True)
-class MissingRows:
-    """Failed pages that are one party's fault, and the rows they hold."""
-
-    #: "lobstr" (its answers kept failing), "storage" (the dashboard's disk or database) or
-    #: "dashboard" (an error in the dashboard, logged on the server).
-    fault: str
-    pages: tuple[int, ...]
-    ranges: list[tuple[int, int]]
-
-    @property
-    def blame(self) -> str:
-        """Whose fault, in words."""
-        return {"lobstr": "lobstr's answers kept failing for",
-                "storage": "the dashboard could not store (its disk or database failed)",
-                "dashboard": "the dashboard failed reading (an error on our side, logged)",
-                }[self.fault]
-
-
-@dataclass(frozen=True)
-class LoadedRun:
-    """A run as the store holds it now: its load record and the summary of its stored tasks."""
-
-    record: LoadRecord
-    summary: RunSummary
-
-    @property
-    def loading(self) -> bool:
-        """True while pages are still being fetched."""
-        return self.record.is_loading
-
-    @property
-    def refreshing(self) -> bool:
-        """True while a run loaded before is fetched again: its earlier rows stay on show."""
-        return self.record.is_loading and self.record.fetched_at is not None
-
-    @property
-    def incomplete(self) -> bool:
-        """True when the figures do not cover the whole run (loading, or pages failed)."""
-        if self.refreshing:
-            return False
-        return self.record.phase != "done"
-
-    @property
-    def missing_ranges(self) -> list[tuple[int, int]]:
-        """Positions (1-based, inclusive) of the rows whose pages failed to load."""
-        size = self.record.page_size or 100
-        return [position_range(p, size, self.record.total_results)
-                for p in self.record.failed_pages]
-
-    @property
-    def missing_rows(self) -> int:
-        """How many rows the failed pages hold."""
-        return sum(last - first + 1 for first, last in self.missing_ranges)
-
-    @property
-    def missing_by_fault(self) -> list[MissingRows]:
-        """The failed pages grouped by whose fault they are (lobstr's answer, or the dashboard)."""
-        size = self.record.page_size or 100
-        groups = []
-        for fault in FAULTS:
-            pages = self.record.failed_pages_of(fault)
-            if pages:
-                groups.append(MissingRows(fault, pages, [
-                    position_range(p, size, self.record.total_results) for p in pages]))
-        return groups
-
-    @property
-    def implausible_claim(self) -> int | None:
-        """The page count lobstr claimed when the dashboard read fewer (implausible, or a lie)."""
-        claimed = self.record.claimed_pages
-        return claimed if claimed and claimed > (self.record.total_pages or 0) else None
-
-    @property
-    def unaccounted_rows(self) -> int:
-        """Rows lobstr reported that neither arrived nor belong to a failed page."""
-        total = self.record.total_results
-        if total is None or self.loading:
-            return 0
-        return max(0, total - self.record.rows_stored - self.missing_rows)
-
-    @property
-    def pages_total(self) -> int | None:
-        """The run's page count, once the first page told it."""
-        return self.record.total_pages
-
-    @property
-    def seen(self) -> str:
-        """A token that changes whenever the stored data of the run changes (status polls)."""
-        record = self.record
-        return f"{record.generation}.{record.phase}.{record.pages_done}.{record.fetched_at or 0:.0f}"
-
-
 class RunService:
     """Starts and awaits loads (and run-info fetches) and reads runs from the store."""
 
     def __init__(self, store: Store, loader: Loader, info: RunInfoFetcher, *,
                  live_refresh_seconds: float, clock: Callable[[], float] = time.time,
-                 retry_seconds: float = 30.0) -> None:
+                 retry_seconds: float = 30.0, finished_recheck_seconds: float = 300.0) -> None:
         self.store = store
         self.loader = loader
         self.info_fetcher = info
@@ -140,6 +42,7 @@ class RunService:
         #: A failed load waits this long before the next automatic one, doubling per failure in
         #: a row up to BACKOFF_CEILING times as long; an unknown run id waits that ceiling. 0: off.
         self.retry_seconds = retry_seconds
+        self.finished_recheck_seconds = finished_recheck_seconds
         self._clock = clock
         self._pruned_at = 0.0
 
@@ -151,15 +54,40 @@ class RunService:
         than waiting the whole `wait` for a load that will take longer anyway.
         Raises the upstream's LobstrError when the run could not be loaded and nothing is stored.
         """
+        deadline = time.monotonic() + wait
         record = self.store.run_state(run_id)
         if record is None:
             self._prune()
+        elif self._recheck_due(record) and self.store.claim_recheck(
+                run_id, self.finished_recheck_seconds):
+            self._recheck(run_id, record.fetched_at, deadline)
+            record = self.store.run_state(run_id)
         if self._needs_load(record):
             # A live run's periodic refresh re-reads only the pages that can still change.
-            only_live = record is not None and record.is_live and record.phase in ("done", "partial")
+            only_live = (record is not None and record.is_live and record.phase in ("done", "partial")
+                         and not record.reopened_since_fetch)
             self.loader.start(run_id, fresh=self._needs_fresh(record), only_live=only_live)
-        record = self._await(run_id, time.monotonic() + wait, first_rows)
+        record = self._await(run_id, deadline, first_rows)
         return self._loaded(record)
+
+    def _recheck_due(self, record: LoadRecord | None) -> bool:
+        """A finished run not asked about for FINISHED_RECHECK_SECONDS: lobstr may have reopened it."""
+        if record is None or record.is_loading or record.is_live:
+            return False
+        if record.phase not in ("done", "partial"):
+            return False
+        last = max(record.checked_at or 0.0, record.fetched_at or 0.0)
+        return self._clock() - last >= self.finished_recheck_seconds
+
+    def _recheck(self, run_id: str, tasks_read_at: float | None, deadline: float) -> None:
+        """Ask lobstr (one GET /v1/runs/{run}) within the page's wait; a slow answer still counts later."""
+        def check() -> None:
+            if self.info_fetcher.recheck(run_id, tasks_read_at):
+                self.store.mark_reopened(run_id)
+
+        thread = threading.Thread(target=check, name=f"recheck-{run_id[:8]}", daemon=True)
+        thread.start()
+        thread.join(max(0.0, deadline - time.monotonic()))
 
     def ensure_with_info(self, run_id: str, wait: float, *,
                          first_rows: bool = False) -> tuple[LoadedRun, RunInfoAnswer]:
@@ -225,6 +153,8 @@ class RunService:
             # A lease that ran out, or an owner process that is gone, means the loader died:
             # take the run over and resume it.
             return (record.lease_until or 0) <= now or self.loader.owner_is_dead(record.owner or "")
+        if record.reopened_since_fetch:
+            return True  # lobstr reopened it: read it again, as a live run
         if record.is_live:
             return now - (record.fetched_at or 0) >= self.live_refresh_seconds
         return False
@@ -236,7 +166,7 @@ class RunService:
             return False
         if record.phase == "failed":
             return record.rows_stored > 0
-        return True
+        return True  # a live run's refresh, or a run lobstr reopened: a new generation
 
     def _await(self, run_id: str, deadline: float, first_rows: bool = False) -> LoadRecord:
         """Poll the store until the load is over or the (monotonic) deadline passed."""

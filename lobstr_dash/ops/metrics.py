@@ -71,6 +71,9 @@ class Metrics:
         self.loads_in_flight = Gauge(
             "lobstr_dash_loads_in_flight", "Runs being fetched from lobstr right now (all workers).",
             registry=r, multiprocess_mode="livesum")
+        self.actions = Counter(
+            "lobstr_dash_actions", "Actions taken in lobstr (resurrect, retry), by outcome "
+            "(accepted, refused, failed).", ["action", "outcome"], registry=r)
         self.http_requests = Counter(
             "lobstr_dash_http_requests", "Requests answered, by route (URL rule), method and status.",
             ["route", "method", "status"], registry=r)
@@ -95,6 +98,10 @@ class Metrics:
         """The rate limiter's observer: a call waited `seconds` for its slot."""
         self.rate_limit_waits.inc()
         self.rate_limit_wait_seconds.inc(seconds)
+
+    def observe_action(self, action: str, outcome: str) -> None:
+        """The actions service's observer: one call per action taken in lobstr."""
+        self.actions.labels(action, outcome).inc()
 
     def track_load(self) -> AbstractContextManager[Any]:
         """The loader's observer: counts a load in flight from its start to its end."""

@@ -1,8 +1,8 @@
 """The store: the only code that opens SQLite connections or writes SQL.
 
 `Store` is one object over one file, made of one class per job: the load ledger, task queries,
-aggregates, comparisons of two runs and the run-info records. They share the connection helper
-(`db.py`) and one cache of finished-load figures (`figures.py`).
+aggregates, comparisons of two runs, the run-info records and the audit log of actions. They
+share the connection helper (`db.py`) and one cache of finished-load figures (`figures.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .aggregates import Aggregates
 from .aggregates import StoredRunFigures
+from .audit import ActionRecord
+from .audit import AuditLog
 from .db import Database
 from .figures import FiguresCache
 from .health import Health
@@ -29,11 +31,11 @@ from .tasks import SORT_COLUMNS
 from .tasks import TaskQueries
 from .windows import SharedWindows
 
-__all__ = ["MIGRATIONS", "SORT_COLUMNS", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store",
-           "StoreFault", "StoredRunFigures", "fault_of"]
+__all__ = ["MIGRATIONS", "SORT_COLUMNS", "ActionRecord", "LoadRecord", "RunInfoRecord",
+           "SharedWindows", "Store", "StoreFault", "StoredRunFigures", "fault_of"]
 
 
-class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health):
+class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, AuditLog):
     """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time, *,

@@ -87,7 +87,8 @@ class Ledger:
             finished_at=row["finished_at"], fetched_at=row["fetched_at"],
             is_live=bool(row["is_live"]), owner=row["owner"], lease_until=row["lease_until"],
             error_kind=row["error_kind"], error_message=row["error_message"],
-            error_status=row["error_status"],
+            error_status=row["error_status"], checked_at=row["checked_at"],
+            reopened_at=row["reopened_at"],
             pages_done=sum(1 for p in pages if p["state"] == "done"),
             pages_failed=len(failed), rows_stored=stored, failed_pages=failed,
             failed_faults=tuple(p["fault"] or "lobstr" for p in failed_rows),
@@ -241,6 +242,22 @@ class Ledger:
         for run_id in doomed:
             self.figures.forget(run_id)
         return len(doomed)
+
+    def claim_recheck(self, run_id: str, interval: float) -> bool:
+        """Take the right to ask lobstr whether a finished run changed (once per `interval`).
+
+        One process wins: the check time is written in the same statement that tests it.
+        """
+        now = self.clock()
+        cursor = self.db.connection().execute(
+            "UPDATE runs SET checked_at = ? WHERE run_id = ? AND state IN ('done', 'partial')"
+            " AND (checked_at IS NULL OR checked_at <= ?)", (now, run_id, now - interval))
+        return cursor.rowcount == 1
+
+    def mark_reopened(self, run_id: str) -> None:
+        """Note that lobstr reopened the run: the next look reloads it as a live run."""
+        self.db.connection().execute(
+            "UPDATE runs SET reopened_at = ?, is_live = 1 WHERE run_id = ?", (self.clock(), run_id))
 
     def generation(self, run_id: str) -> int | None:
         """The run's current load generation, or None if it was never claimed."""

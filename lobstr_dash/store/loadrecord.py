@@ -38,6 +38,10 @@ class LoadRecord:
     failures: int = 0
     #: Tasks whose counts lobstr sent past MAX_COUNT (stored clamped).
     implausible_tasks: int = 0
+    #: When lobstr was last asked whether this finished run changed (GET /v1/runs/{run}).
+    checked_at: float | None = None
+    #: When the dashboard learnt that lobstr reopened the run (a resurrect, a retry, or a recheck).
+    reopened_at: float | None = None
 
     def failed_pages_of(self, fault: str) -> tuple[int, ...]:
         """The failed pages that are `fault`'s fault."""
@@ -53,3 +57,8 @@ class LoadRecord:
     def is_complete(self) -> bool:
         """True when every page of the current generation loaded."""
         return self.phase == "done"
+
+    @property
+    def reopened_since_fetch(self) -> bool:
+        """True when lobstr reopened the run after its tasks were last read."""
+        return self.reopened_at is not None and self.reopened_at > (self.fetched_at or 0)

@@ -137,6 +137,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "UPDATE tasks SET gap_class = lobstr_gap_class(status, done_reason, expected, collected)"
         " WHERE gap_class IS NOT lobstr_gap_class(status, done_reason, expected, collected)",
     ),
+    # 8: the audit log of actions taken in lobstr from the dashboard (resurrect, retry), and when a
+    # finished run was last checked with lobstr (and found reopened).
+    (
+        "ALTER TABLE runs ADD COLUMN checked_at REAL",
+        "ALTER TABLE runs ADD COLUMN reopened_at REAL",
+        """CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            user TEXT,                      -- the signed-in (or proxy) user; NULL without sign-in
+            action TEXT NOT NULL,           -- resurrect | retry
+            run_id TEXT NOT NULL,
+            runtask_id TEXT,
+            outcome TEXT NOT NULL,          -- accepted | refused | failed
+            status INTEGER,                 -- lobstr's HTTP status, when it answered
+            code TEXT,                      -- lobstr's error type (RunNotAborted, RetryCooldown…)
+            message TEXT                    -- lobstr's answer in words
+        )""",
+        "CREATE INDEX actions_run ON actions (run_id, at)",
+    ),
 )
 
 

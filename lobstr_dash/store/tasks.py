@@ -129,6 +129,12 @@ class TaskQueries:
             for record in cursor:
                 yield task_row(record)
 
+    def task(self, run_id: str, task_id: str) -> TaskRow | None:
+        """One stored task of a run by its runtask id."""
+        row = self.db.connection().execute(
+            f"SELECT {READ_COLUMNS} FROM tasks WHERE run_id = ? AND id = ?", (run_id, task_id)).fetchone()
+        return None if row is None else task_row(row)
+
     def count(self, run_id: str, task_filter: TaskFilter) -> int:
         """How many tasks of a run match a filter."""
         where, args = filter_sql(run_id, task_filter)

@@ -1,4 +1,7 @@
-"""The lobstr API client: one requests.Session, timeouts, paced retries, typed errors."""
+"""The lobstr API client: one requests.Session, timeouts, paced retries, typed errors.
+
+Over 300 lines on purpose: it is the one choke point every upstream call passes, kept whole.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from .errors import LobstrError
 from .errors import LobstrNotFound
 from .errors import LobstrRateLimited
 from .errors import LobstrUnavailable
+from .errors import error_code
 from .errors import error_message
 from .ratelimit import RateLimitWaitTooLong
 from .ratelimit import SlidingWindowLimiter
@@ -137,6 +141,19 @@ class LobstrClient:
         """GET any JSON endpoint below the base URL, e.g. `runs/<id>`."""
         return self._request(path, dict(params or {}), validate=lambda body: body)
 
+    def post_json(self, path: str) -> Any:
+        """POST to an action endpoint (`runs/<id>/resurrect`…) once: an action is never retried,
+        since a second try could act twice. Raises a LobstrError with lobstr's refusal."""
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        deadline = time.monotonic() + self.retry_budget
+        try:
+            self.limiter.acquire(deadline=deadline, key=endpoint_family(path))
+        except RateLimitWaitTooLong as exc:
+            raise LobstrRateLimited(
+                "lobstr's request budget is used up for now (rate limit); try again shortly",
+                status=None, retry_after=exc.wait) from None
+        return self._attempt(url, path, {}, lambda body: body, deadline, method="POST")
+
     def forward(self, path: str, params: Mapping[str, Any]) -> RawResponse:
         """GET one upstream page and return its bytes unchanged (after checking it is JSON)."""
         return self._request(path, dict(params), validate=None)  # type: ignore[no-any-return]
@@ -198,8 +215,9 @@ class LobstrClient:
         raise last_error or LobstrUnavailable("no attempt could be made within the time budget")
 
     def _attempt(self, url: str, path: str, params: dict[str, Any],
-                 validate: Callable[[Any], Any] | None, deadline: float) -> Any:
-        """Send one GET and turn its answer into a value or a LobstrError.
+                 validate: Callable[[Any], Any] | None, deadline: float,
+                 method: str = "GET") -> Any:
+        """Send one request and turn its answer into a value or a LobstrError.
 
         The attempt ends by `deadline` whatever the server does: its sockets are cut then
         (`Deadline`), and the body is read in chunks up to `max_body_bytes`.
@@ -209,8 +227,9 @@ class LobstrClient:
         started = time.monotonic()
         with Deadline(remaining) as cutoff:
             try:
-                response = self.session.get(url, params=params, timeout=timeout, stream=True,
-                                            allow_redirects=False)
+                response = self.session.request(method, url, params=params or None,
+                                                timeout=timeout, stream=True,
+                                                allow_redirects=False)
             except requests.Timeout:
                 self._observe(path, "timeout", started)
                 raise LobstrUnavailable("lobstr did not answer in time") from None
@@ -254,20 +273,21 @@ class LobstrClient:
             body = None
         message = error_message(body, text[:200] if text and body is None and "<" not in text
                                 else f"HTTP {status} {response.reason or ''}".strip())
+        code = error_code(body)
         if status in (401, 403):
-            return LobstrAuthError(message, status=status)
+            return LobstrAuthError(message, status=status, code=code)
         if status == 404:
-            return LobstrNotFound(message, status=status)
+            return LobstrNotFound(message, status=status, code=code)
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after is not None:
                 self.limiter.pause(min(retry_after, self.max_retry_after), key=family)
-            return LobstrRateLimited(message, status=status, retry_after=retry_after)
+            return LobstrRateLimited(message, status=status, retry_after=retry_after, code=code)
         if status >= 500:
-            return LobstrUnavailable(message, status=status)
+            return LobstrUnavailable(message, status=status, code=code)
         if status == 400:
-            return LobstrBadRequest(message, status=status)
-        return LobstrError(message, status=status)
+            return LobstrBadRequest(message, status=status, code=code)
+        return LobstrError(message, status=status, code=code)
 
     def redact(self, text: str) -> str:
         """`text` without the server's token, however it is spelled (an upstream may echo it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,10 +20,12 @@ class LobstrError(Exception):
     #: False when asking again cannot help (an answer too large, a redirect): no retry.
     retryable = True
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        #: lobstr's error type when it gave one (`RunNotAborted`, `RetryCooldown`, `Throttled`…).
+        self.code = code
 
     def __str__(self) -> str:
         prefix = f"[{self.status}] " if self.status else ""
@@ -57,8 +60,8 @@ class LobstrRateLimited(LobstrError):
     kind = "rate_limited"
 
     def __init__(self, message: str, *, status: int | None = 429,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message, status=status)
+                 retry_after: float | None = None, code: str | None = None) -> None:
+        super().__init__(message, status=status, code=code)
         self.retry_after = retry_after
 
 
@@ -97,25 +100,59 @@ ERRORS_BY_KIND: dict[str, type[LobstrError]] = {
 
 
 def error_message(body: Any, fallback: str) -> str:
-    """Read a readable message from any of lobstr's four documented error body shapes."""
+    """The sentence of an error body, in any shape lobstr documents (see `_find_message`)."""
     message = _find_message(body, fallback)
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
+#: A code-like token: lobstr's error types are CamelCase or snake_case words.
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,63}")
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 def _find_message(body: Any, fallback: str) -> str:
-    if isinstance(body, Mapping):
-        detail = body.get("detail")
-        if isinstance(detail, str) and detail.strip():
-            return detail.strip()
-        for key in ("error", "errors"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()
-            if isinstance(value, Mapping):
-                message = value.get("message")
-                if isinstance(message, str) and message.strip():
-                    return message.strip()
-        message = body.get("message")
-        if isinstance(message, str) and message.strip():
-            return message.strip()
+    """The human sentence, from whichever shape the body has:
+
+    - `{"errors": {"message", "type", "code"}}` (the current docs: every error);
+    - `{"error": "<Code>", "message": "<sentence>"}` (the action endpoints);
+    - `{"detail": "<sentence>"}`, `{"error": {"message", "type", "param"}}`,
+      `{"error": "<sentence>", "type", "code"}` (older pages).
+    """
+    if not isinstance(body, Mapping):
+        return fallback
+    detail = _text(body.get("detail"))
+    if detail:
+        return detail
+    for key in ("errors", "error"):
+        value = body.get(key)
+        if isinstance(value, Mapping) and _text(value.get("message")):
+            return _text(value.get("message"))  # type: ignore[return-value]
+    message = _text(body.get("message"))
+    if message:
+        return message  # beside "error": "<Code>", the sentence is here
+    for key in ("error", "errors"):
+        value = _text(body.get(key))
+        if value:
+            return value
     return fallback
+
+
+def error_code(body: Any) -> str | None:
+    """lobstr's error type, when the body names one (`errors.type`, `error.type`, or a flat
+    `error` that is a code beside a `message`)."""
+    if not isinstance(body, Mapping):
+        return None
+    for key in ("errors", "error"):
+        value = body.get(key)
+        if isinstance(value, Mapping):
+            kind = _text(value.get("type"))
+            if kind and _CODE.fullmatch(kind):
+                return kind
+    flat = _text(body.get("error"))
+    if flat and _text(body.get("message")) and _CODE.fullmatch(flat):
+        return flat
+    kind = _text(body.get("type"))
+    return kind if kind and _CODE.fullmatch(kind) else None

@@ -9,6 +9,7 @@ from flask import request
 
 from ..loading.clients import set_client
 
+from . import actions
 from . import compare
 from . import digest
 from . import exports
@@ -23,7 +24,7 @@ from .errors import register_error_handlers
 from .filters import register_filters
 
 BLUEPRINTS = (home.bp, runpage.bp, exports.bp, passthrough.bp, squids.bp, compare.bp, digest.bp,
-              requeue.bp, glossary.bp)
+              requeue.bp, glossary.bp, actions.bp)
 
 
 def register_web(app: Flask) -> None:

@@ -19,7 +19,7 @@ from ..domain.changes import CompareQuery
 from ..domain.changes import ComparePage
 from ..domain.changes import Pair
 from ..domain.changes import Side
-from ..loading.runs import LoadedRun
+from ..loading.loaded import LoadedRun
 from . import formats
 from .errors import render_error
 from .htmx import partial_target

@@ -27,7 +27,7 @@ from ..domain.tasks import LIVE_STATUSES
 from ..domain.tasks import RunSummary
 from ..loading.lists import UNKNOWN
 from ..loading.runinfo import RunInfoAnswer
-from ..loading.runs import LoadedRun
+from ..loading.loaded import LoadedRun
 from ..render import charts
 from ..render import requeue
 from .inputs import InputColumn
