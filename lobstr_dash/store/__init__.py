@@ -15,10 +15,17 @@ from .aggregates import Aggregates
 from .aggregates import StoredRunFigures
 from .db import Database
 from .figures import FiguresCache
+from .hooks import HookRecord
+from .hooks import HookRecords
 from .ledger import Ledger
 from .ledger import LoadRecord
 from .migrations import MIGRATIONS
 from .migrations import migrate
+from .outbox import NO_CHANNEL
+from .outbox import AlertFilter
+from .outbox import AlertRecord
+from .outbox import Outbox
+from .outbox import VerdictRecord
 from .pairs import Pairs
 from .runinfo import RunInfoRecord
 from .runinfo import RunInfoRecords
@@ -26,11 +33,12 @@ from .tasks import SORT_COLUMNS
 from .tasks import TaskQueries
 from .windows import SharedWindows
 
-__all__ = ["MIGRATIONS", "SORT_COLUMNS", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store",
-           "StoredRunFigures"]
+__all__ = ["MIGRATIONS", "NO_CHANNEL", "SORT_COLUMNS", "AlertFilter", "AlertRecord", "HookRecord",
+           "LoadRecord", "RunInfoRecord", "SharedWindows", "Store", "StoredRunFigures",
+           "VerdictRecord"]
 
 
-class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords):
+class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, HookRecords, Outbox):
     """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
