@@ -120,6 +120,40 @@ class LobstrClient:
         """GET one upstream page and return its bytes unchanged (after checking it is JSON)."""
         return self._request(path, dict(params), validate=None)  # type: ignore[no-any-return]
 
+    def post_json(self, path: str, params: Mapping[str, Any] | None = None,
+                  body: Any = None) -> Any:
+        """POST a JSON body once and return lobstr's JSON answer (a setting: never retried blind).
+
+        The same pacing, timeouts and typed errors as a GET; a failure is the caller's to retry.
+        """
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        family = endpoint_family(path)
+        try:
+            self.limiter.acquire(deadline=time.monotonic() + self.retry_budget, key=family)
+        except RateLimitWaitTooLong as exc:
+            raise LobstrRateLimited("lobstr's request budget is used up for now (rate limit)",
+                                    status=None, retry_after=exc.wait) from None
+        started = time.monotonic()
+        try:
+            response = self.session.post(url, params=dict(params or {}), json=body,
+                                         timeout=(self.connect_timeout, self.read_timeout))
+        except requests.Timeout:
+            self._observe(path, "timeout", started)
+            raise LobstrUnavailable("lobstr did not answer in time") from None
+        except requests.RequestException as exc:
+            self._observe(path, "connection_error", started)
+            raise LobstrUnavailable(f"could not reach lobstr ({type(exc).__name__})") from None
+        self._observe(path, response.status_code, started)
+        self.limiter.observe(response.headers.get("X-RateLimit-Remaining"),
+                             response.headers.get("X-RateLimit-Reset"), key=family)
+        if response.status_code >= 400:
+            raise self._error_for(response, family)
+        try:
+            return response.json()
+        except ValueError:
+            raise LobstrBadResponse("lobstr answered with a body that is not JSON",
+                                    status=response.status_code) from None
+
     # -- the one choke point ---------------------------------------------------------------
 
     def _request(self, path: str, params: dict[str, Any],
