@@ -10,11 +10,14 @@ from flask import Flask
 
 from .config import build_config
 from .ops import health
+from .ops.alerts import connect_demo_webhooks
+from .ops.alerts import exempt_from_csrf
 from .ops.auth import register_auth
 from .ops.metrics import Metrics
 from .ops.metrics import register_metrics
 from .ops.proxy import wrap_for_proxy
 from .ops.reqlog import RequestLog
+from .ops.secretkey import ensure_secret_key
 from .ops.security import register_security
 from .web import register_web
 from .wiring import Observers
@@ -51,6 +54,11 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = RequestLog(wrap_for_proxy(app.wsgi_app, app.config),  # type: ignore[method-assign]
                               observe_request)
     htmx_available = (static / "htmx.min.js").is_file()
+    services = app.extensions["lobstr_dash"]
+    if services.alerting is not None:
+        ensure_secret_key(app)  # the alerts page's test button carries a CSRF token
+        exempt_from_csrf(app)  # lobstr's webhook is a machine's POST: its secret is its proof
+        connect_demo_webhooks(app, services)
 
     @app.context_processor
     def page_globals() -> dict[str, Any]:
