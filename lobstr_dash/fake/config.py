@@ -29,3 +29,6 @@ class FakeConfig:
     seed: int = 0
     # Synthetic runs (run id → task count) added to the demo catalogue.
     extra_runs: dict[str, int] = field(default_factory=dict)
+    # Demo mode's alert loop: a short run of the Maps squid that starts with the fake and ends
+    # in error about 90 s later (its id changes with each start, so each start alerts anew).
+    demo_alert_run: bool = False
