@@ -30,6 +30,8 @@ from ..loading.runinfo import RunInfoAnswer
 from ..loading.runs import LoadedRun
 from ..render import charts
 from ..render import requeue
+from .alertbadge import AlertBadge
+from .alertbadge import alert_badge
 from .htmx import partial_target
 from .htmx import vary_on_htmx
 from .links import QueryLinks
@@ -116,6 +118,8 @@ class RunPage:
     cards: list[reasons.ReasonCard] | None = None
     charts: list[ChartView] | None = None
     requeue_count: int | None = None
+    #: The alert badge: rules that fired for this run (None when none did).
+    alert: AlertBadge | None = None
 
     columns = COLUMNS
     sort_labels = SORT_LABELS
@@ -152,7 +156,7 @@ def build_run_page(run_id: str, query: TaskQuery, run: LoadedRun, info: RunInfoA
                for key, label in gapclass.CLASSES.items() if counts.get(key)]
     links = RunLinks(run_id, query, run.seen, info.info.squid)
     page = RunPage(run_id=run_id, query=query, run=run, info=info, tasks=tasks, classes=classes,
-                   links=links,
+                   links=links, alert=alert_badge(run_id),
                    live_refresh_seconds=float(current_app.config["LIVE_REFRESH_SECONDS"]))
     if not with_table_extras:
         return page
