@@ -30,6 +30,7 @@ from ..upstream.errors import LobstrNotFound
 from .history import History
 from .lists import Lists
 from .notify import Channels
+from .owners import OwnerCheck
 from .runs import LoadedRun
 from .runs import RunService
 
@@ -90,7 +91,7 @@ class HookHandler:
 
     def handle_one(self) -> bool:
         """Act on the oldest due event; False when none is due. Never raises."""
-        hook = self.store.claim_hook(self.owner, HOOK_LEASE)
+        hook = self.store.claim_hook(self.owner, HOOK_LEASE, OwnerCheck(self.owner))
         if hook is None:
             return False
         key = (hook.run_id, hook.event)

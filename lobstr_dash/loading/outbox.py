@@ -18,6 +18,7 @@ from ..store import AlertRecord
 from ..store import Store
 from .notify import SEND_TIMEOUT_SECONDS
 from .notify import Channels
+from .owners import OwnerCheck
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Deliverer:
 
     def deliver_one(self) -> bool:
         """Send the due alerts of one (run, channel); False when nothing is due."""
-        rows = self.store.claim_delivery(self.owner, DELIVERY_LEASE)
+        rows = self.store.claim_delivery(self.owner, DELIVERY_LEASE, OwnerCheck(self.owner))
         if not rows:
             return False
         ids = [row.id for row in rows]

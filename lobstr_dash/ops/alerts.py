@@ -7,11 +7,8 @@ channel URL that cannot be used stops the start with a ConfigError naming what i
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 import tomllib
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +29,7 @@ from ..loading.notify import ChannelError
 from ..loading.notify import Channels
 from ..loading.notify import read_urls
 from ..loading.outbox import Deliverer
+from ..loading.owners import new_owner
 from ..loading.runs import RunService
 from ..loading.watch import Watcher
 from ..render import alerts as messages
@@ -92,7 +90,7 @@ def build_alerting(config: dict[str, Any], client: LobstrClient, store: Store, r
     rules = load_rules(config.get("ALERT_RULES_FILE"))
     channels = load_channels(config)
     clock = config.get("CLOCK") or time.time
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    owner = new_owner()
     public_url = config.get("PUBLIC_URL")
 
     def compose(facts: RunFacts, fired: Sequence[tuple[str, str, str]]) -> messages.Message:

@@ -73,14 +73,24 @@ class HookRecords:
             "SELECT * FROM hooks ORDER BY received_at DESC LIMIT ?", (limit,)).fetchall()
         return [_hook(r) for r in rows]
 
-    def claim_hook(self, owner: str, lease_seconds: float) -> HookRecord | None:
-        """Take the oldest due event that no live worker holds; None when there is none."""
+    def claim_hook(self, owner: str, lease_seconds: float,
+                   owner_is_dead: Callable[[str], bool] | None = None) -> HookRecord | None:
+        """Take the oldest due event that no live worker holds; None when there is none.
+
+        A lease still running is taken over when `owner_is_dead` says its holder stopped (a
+        killed process on this host): a restart picks the event up at once, not after the lease.
+        """
         now = self.clock()
         with self.db.transaction(immediate=True) as conn:
             row = conn.execute(
                 "SELECT * FROM hooks WHERE state = 'pending' AND next_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_at LIMIT 1",
                 (now, now)).fetchone()
+            if row is None and owner_is_dead is not None:
+                held = conn.execute(
+                    "SELECT * FROM hooks WHERE state = 'pending' AND next_at <= ?"
+                    " AND lease_until > ? ORDER BY next_at LIMIT 20", (now, now)).fetchall()
+                row = next((r for r in held if owner_is_dead(r["owner"] or "")), None)
             if row is None:
                 return None
             conn.execute(

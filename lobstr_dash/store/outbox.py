@@ -112,16 +112,29 @@ class Outbox:
 
     # -- delivering --------------------------------------------------------------------------
 
-    def claim_delivery(self, owner: str, lease_seconds: float) -> list[AlertRecord]:
-        """Claim every due alert of the first (run, channel) that has one; [] when none is due."""
+    def claim_delivery(self, owner: str, lease_seconds: float,
+                       owner_is_dead: Callable[[str], bool] | None = None) -> list[AlertRecord]:
+        """Claim every due alert of the first (run, channel) that has one; [] when none is due.
+
+        A row left `sending` by a sender `owner_is_dead` says stopped is due at once.
+        """
         now = self.clock()
         with self.db.transaction(immediate=True) as conn:
             first = conn.execute(
                 f"SELECT run_id, channel FROM alerts WHERE {_DUE} ORDER BY next_at, id LIMIT 1",
                 {"now": now}).fetchone()
+            orphans: list[int] = []
+            if first is None and owner_is_dead is not None:
+                held = conn.execute("SELECT id, run_id, channel, owner FROM alerts"
+                                    " WHERE state = 'sending' AND lease_until > ? LIMIT 50",
+                                    (now,)).fetchall()
+                dead = [r for r in held if owner_is_dead(r["owner"] or "")]
+                first = dead[0] if dead else None
+                orphans = [r["id"] for r in dead if first is not None and
+                           (r["run_id"], r["channel"]) == (first["run_id"], first["channel"])]
             if first is None:
                 return []
-            ids = [r[0] for r in conn.execute(
+            ids = orphans or [r[0] for r in conn.execute(
                 f"SELECT id FROM alerts WHERE run_id = :run AND channel = :channel AND ({_DUE})"
                 " ORDER BY id", {"now": now, "run": first["run_id"], "channel": first["channel"]})]
             marks = ",".join("?" * len(ids))
