@@ -208,5 +208,5 @@ def test_the_run_page_badge_and_the_squid_health(page_app: Flask, upstream: Any)
     health = client.get(f"/squids/{SQUID}/runs").get_data(as_text=True)
     assert 'id="chart-squid-trend-title"' in health and "alert-ring" in health
     assert "Median completeness <strong>71.2%</strong>" in health
-    assert f'title="An alert fired for this run">alert</a>' in health
+    assert 'title="An alert fired for this run">alert</a>' in health
     assert client.get(f"/squids/{SQUID}/runs?page=2").status_code == 200
