@@ -133,7 +133,9 @@ class HookHandler:
                 return Outcome("ignored", f"lobstr says the run is {status}, not live")
             marked = self.store.mark_live(hook.run_id)
             return Outcome("done", "marked live" if marked else "live; not read here yet")
-        if not run.is_terminal:
+        # An upstream that leaves `status` out still says the run ended through is_done.
+        finished = run.is_terminal or (not run.status and bool(run.is_done))
+        if not finished:
             raise Retry(NOT_FINISHED_RETRY, f"lobstr still says the run is {status}",
                         NOT_FINISHED_TRIES)
         loaded = self._load(hook)
