@@ -20,7 +20,8 @@ BIN = Path(sys.executable).parent
 #: Settings of the caller's own environment that must not leak into the server under test.
 _DROPPED = re.compile(r"^(LOBSTR_|DATA_DIR$|BIND$|PORT$|LOAD_WAIT|EXPORT_WAIT|LIVE_REFRESH|"
                       r"WEB_CONCURRENCY$|GUNICORN_|DEMO_|AUTH_|URL_PREFIX$|PROXY_FIX$|"
-                      r"PROMETHEUS_MULTIPROC_DIR$|LOBSTR_DASH_)")
+                      r"PROMETHEUS_MULTIPROC_DIR$|LOBSTR_DASH_|ALERT_|WATCH_|PUBLIC_URL$|"
+                      r"SECRET_KEY$)")
 
 
 def free_port() -> int:

@@ -3,6 +3,8 @@
     lobstr-dash serve [--host H] [--port P]   the dashboard under gunicorn, as `make run` starts it
     lobstr-dash password NAME                 a `name:hash` line for AUTH_USERS
     lobstr-dash healthcheck                   exit 0 when this container's /healthz answers
+    lobstr-dash webhook set --squid ID --url URL
+                                              point a squid's lobstr webhook at this dashboard
 
 Every setting comes from the environment, as in the README (LOBSTR_TOKEN, DATA_DIR, …).
 """
@@ -112,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     password = commands.add_parser("password", help="print a name:hash line for AUTH_USERS")
     password.add_argument("name", nargs="?")
     commands.add_parser("healthcheck", help="exit 0 when this server's /healthz answers")
+    webhook = commands.add_parser("webhook", help="lobstr's webhook delivery for a squid")
+    actions = webhook.add_subparsers(dest="action", required=True)
+    setter = actions.add_parser(
+        "set", help="POST /v1/delivery?squid=: run.done and run.error to URL, retries on")
+    setter.add_argument("--squid", required=True, help="the squid's id (hash)")
+    setter.add_argument("--url", help="where lobstr POSTs (default: PUBLIC_URL/hooks/lobstr/"
+                                      "LOBSTR_WEBHOOK_SECRET)")
+    setter.add_argument("--events", default="run.done,run.error",
+                        help="comma-separated events to turn on (default run.done,run.error)")
+    setter.add_argument("--no-retry", action="store_true",
+                        help="ask lobstr not to retry a failed delivery")
     return parser
 
 
@@ -126,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .ops import hashpw
 
         return hashpw.main([args.name] if args.name else [])
+    if args.command == "webhook":
+        from .ops import webhookcli
+
+        return webhookcli.set_webhook_command(args.squid, args.url, args.events,
+                                              retry=not args.no_retry)
     from .ops import healthcheck
 
     return healthcheck.main()

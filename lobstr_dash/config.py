@@ -1,4 +1,7 @@
-"""Configuration: defaults with the reason for each number, and loading from the environment."""
+"""Configuration: defaults with the reason for each number, and loading from the environment.
+
+Over 300 lines on purpose: every setting sits here once, with the reason for its default.
+"""
 
 from __future__ import annotations
 
@@ -110,6 +113,24 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Send that cookie over HTTPS only: set it when the dashboard is served over HTTPS.
     "SESSION_COOKIE_SECURE": False,
+    # -- alerts (issue 13): each part is off until its setting is given --------------------------
+    # The path secret of the webhook receiver POST /hooks/lobstr/<secret>; unset, the route does
+    # not exist. lobstr signs nothing, so the unguessable URL is the only proof of the sender.
+    "LOBSTR_WEBHOOK_SECRET": None,
+    # The dashboard's address as the team opens it (https://dash.example.com/lobstr): alert
+    # messages link to runs through it. Unset, messages carry paths only.
+    "PUBLIC_URL": None,
+    # Squids to poll for finished runs when lobstr cannot reach the dashboard: ids, or "all".
+    "WATCH_SQUIDS": "",
+    # 5 minutes: a short run is reported within minutes, and one poll of a squid costs one
+    # /v1/runs call, a small share of lobstr's 120 a minute even for a few dozen squids.
+    "WATCH_INTERVAL_SECONDS": 300.0,
+    # A TOML file that overrides the alert rules' defaults, globally or per squid.
+    "ALERT_RULES_FILE": None,
+    # Apprise URLs (slack://…, mailto://…, json://…) separated by commas or newlines.
+    "ALERT_URLS": "",
+    # The same, one per line, from a file: Apprise URLs hold tokens and passwords.
+    "ALERT_URLS_FILE": None,
 }
 
 
@@ -162,6 +183,13 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOBSTR_ACTIONS_WITHOUT_SIGNIN": ("LOBSTR_ACTIONS_WITHOUT_SIGNIN", flag),
     "SECRET_KEY": ("SECRET_KEY", str),
     "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", flag),
+    "LOBSTR_WEBHOOK_SECRET": ("LOBSTR_WEBHOOK_SECRET", str),
+    "PUBLIC_URL": ("PUBLIC_URL", str),
+    "WATCH_SQUIDS": ("WATCH_SQUIDS", str),
+    "WATCH_INTERVAL_SECONDS": ("WATCH_INTERVAL_SECONDS", float),
+    "ALERT_RULES_FILE": ("ALERT_RULES_FILE", str),
+    "ALERT_URLS": ("ALERT_URLS", str),
+    "ALERT_URLS_FILE": ("ALERT_URLS_FILE", str),
 }
 
 
@@ -202,6 +230,7 @@ def build_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     config["DEMO_MODE"] = not config.get("LOBSTR_TOKEN")
     config["URL_PREFIX"] = normalize_prefix(config.get("URL_PREFIX") or "")
     validate(config)
+    validate_alerts(config)
     return config
 
 
@@ -249,3 +278,46 @@ def normalize_prefix(prefix: str) -> str:
     if not _PREFIX.fullmatch(value):
         raise ConfigError(f"URL_PREFIX must be a path such as /lobstr, got {prefix!r}")
     return value
+
+
+#: A webhook secret is a path segment: URL-safe characters only, and long enough not to guess.
+_SECRET = re.compile(r"[A-Za-z0-9._~-]{16,200}")
+_SQUID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+#: Polling more often than this gains nothing (lobstr runs last minutes) and spends the budget.
+MIN_WATCH_INTERVAL = 30.0
+
+
+def watch_squids(value: str) -> list[str] | None:
+    """WATCH_SQUIDS as a list of squid ids; None for `all`; [] when unset."""
+    value = (value or "").strip()
+    if value.lower() == "all":
+        return None
+    ids = [part.strip() for part in re.split(r"[,\s]+", value) if part.strip()]
+    for squid in ids:
+        if not _SQUID.fullmatch(squid):
+            raise ConfigError(f"WATCH_SQUIDS: {squid[:80]!r} is not a squid id (or use all)")
+    return list(dict.fromkeys(ids))
+
+
+def validate_alerts(config: dict[str, Any]) -> None:
+    """Check the alert settings; normalise PUBLIC_URL (no trailing slash)."""
+    secret = config.get("LOBSTR_WEBHOOK_SECRET")
+    if secret is not None and not _SECRET.fullmatch(str(secret)):
+        # Never echo the value: it is a secret.
+        raise ConfigError("LOBSTR_WEBHOOK_SECRET must be 16 to 200 characters of letters, digits, "
+                          "'-', '_', '.' or '~' (python -c 'import secrets; "
+                          "print(secrets.token_urlsafe(24))' makes one)")
+    public = config.get("PUBLIC_URL")
+    if public:
+        public = str(public).strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public):
+            raise ConfigError(f"PUBLIC_URL must be an http(s) address such as "
+                              f"https://dash.example.com, got {public[:100]!r}")
+        config["PUBLIC_URL"] = public
+    else:
+        config["PUBLIC_URL"] = None
+    interval = config["WATCH_INTERVAL_SECONDS"]
+    if not _finite(interval) or interval < MIN_WATCH_INTERVAL:
+        raise ConfigError(f"WATCH_INTERVAL_SECONDS must be at least {MIN_WATCH_INTERVAL:.0f}, "
+                          f"got {interval!r}")
+    watch_squids(str(config.get("WATCH_SQUIDS") or ""))

@@ -10,12 +10,14 @@ from flask import Flask
 
 from .config import build_config
 from .ops import health
+from .ops.alerts import connect_demo_webhooks
+from .ops.alerts import exempt_from_csrf
 from .ops.auth import register_auth
 from .ops.metrics import Metrics
 from .ops.metrics import register_metrics
 from .ops.proxy import wrap_for_proxy
 from .ops.reqlog import RequestLog
-from .ops.secret import secret_key
+from .ops.secret import ensure_secret_key
 from .ops.security import register_security
 from .web import register_web
 from .wiring import Observers
@@ -40,7 +42,7 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     if app.config["LOBSTR_ACTIONS"]:
         # The actions' CSRF token lives in the signed session cookie (the only cookie the app sets).
-        app.secret_key = secret_key(app.config.get("SECRET_KEY"), app.config["DATA_DIR"])
+        ensure_secret_key(app)
     metrics = Metrics()
     app.extensions["lobstr_dash"] = build_services(app.config, Observers(
         upstream=metrics.observe_upstream, rate_limit_wait=metrics.observe_rate_limit_wait,
@@ -55,6 +57,11 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = RequestLog(wrap_for_proxy(app.wsgi_app, app.config),  # type: ignore[method-assign]
                               observe_request)
     htmx_available = (static / "htmx.min.js").is_file()
+    services = app.extensions["lobstr_dash"]
+    if services.alerting is not None:
+        ensure_secret_key(app)  # the alerts page's test button carries a CSRF token
+        exempt_from_csrf(app)  # lobstr's webhook is a machine's POST: its secret is its proof
+        connect_demo_webhooks(app, services)
 
     @app.context_processor
     def page_globals() -> dict[str, Any]:

@@ -13,10 +13,12 @@ import requests
 
 from .config import DEMO_TOKEN
 from .loading.actions import Actions
+from .loading.alerting import Alerting
 from .loading.lists import Lists
 from .loading.loader import Loader
 from .loading.runinfo import RunInfoFetcher
 from .loading.runs import RunService
+from .ops.alerts import build_alerting
 from .store import SharedWindows
 from .store import Store
 from .upstream.client import LobstrClient
@@ -54,6 +56,12 @@ class Services:
     lists: Lists
     actions: Actions
     demo_runs: list[Any] = field(default_factory=list)
+    #: Webhooks, rules, the outbox and the poller (None unless a setting turns alerts on).
+    alerting: Alerting | None = None
+    #: Demo mode's built-in fake lobstr (a Flask app), None otherwise.
+    demo_fake: Any = None
+    #: Demo squids whose runs call the webhook (demo mode with LOBSTR_WEBHOOK_SECRET).
+    demo_webhook_squids: tuple[str, ...] = ()
 
 
 def _in_process_session(base_url: str, wsgi_app: Any) -> requests.Session:
@@ -80,15 +88,21 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
                                    book=SharedWindows(data_dir / "ratelimit.sqlite3"),
                                    on_wait=observers.rate_limit_wait)
     demo_runs: list[Any] = []
-    session = None
+    demo_webhook_squids: tuple[str, ...] = ()
+    session = fake = None
     base_url, token = config["LOBSTR_API_BASE"], config["LOBSTR_TOKEN"]
     if config["DEMO_MODE"]:
         from .fake import DEMO_RUNS
         from .fake import FakeConfig
         from .fake import create_fake_app
+        from .fake.data import SQUID_MAPS
 
+        # With a webhook secret, demo mode shows the alert loop: a short run of the Maps squid
+        # (which also holds the live run) ends in error about 90 s after the start.
+        loop = bool(config.get("LOBSTR_WEBHOOK_SECRET"))
         fake = create_fake_app(FakeConfig(latency_ms=int(config["DEMO_LATENCY_MS"]),
-                                          tokens={DEMO_TOKEN}))
+                                          tokens={DEMO_TOKEN}, demo_alert_run=loop))
+        demo_webhook_squids = (SQUID_MAPS.squid_id,) if loop else ()
         base_url, token, demo_runs = DEMO_API_BASE, DEMO_TOKEN, list(DEMO_RUNS)
         session = _in_process_session(base_url, fake)
     elif config.get("UPSTREAM_WSGI_APP") is not None:
@@ -120,5 +134,9 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
                       live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]), clock=clock,
                       retry_seconds=float(config["LOAD_RETRY_SECONDS"]),
                       finished_recheck_seconds=float(config["FINISHED_RECHECK_SECONDS"]))
-    return Services(client=client, store=store, loader=loader, runs=runs, lists=Lists(client),
-                    actions=Actions(client, store, on_action=observers.action), demo_runs=demo_runs)
+    lists = Lists(client)
+    alerting = build_alerting(config, client, store, runs, lists)
+    return Services(client=client, store=store, loader=loader, runs=runs, lists=lists,
+                    actions=Actions(client, store, on_action=observers.action),
+                    demo_runs=demo_runs, alerting=alerting, demo_fake=fake,
+                    demo_webhook_squids=demo_webhook_squids)

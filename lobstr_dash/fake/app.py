@@ -6,6 +6,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from lobstr_dash.fake import errors, views
+from lobstr_dash.fake.delivery import configure_delivery
 from lobstr_dash.fake.config import FakeConfig
 from lobstr_dash.fake.envelope import ParamError
 from lobstr_dash.fake.hooks import after_request, before_request
@@ -43,6 +44,7 @@ def create_fake_app(config: FakeConfig | None = None) -> Flask:
     app.add_url_rule("/v1/runs/<run_hash>/resurrect", "resurrect", views.resurrect,
                      methods=["POST"])
     app.add_url_rule("/v1/runtasks/<runtask_hash>/retry", "retry", views.retry, methods=["POST"])
+    app.add_url_rule("/v1/delivery", "delivery", configure_delivery, methods=["POST"])
     # Outside /v1/: the benchmarks read request counts here; the real API has no such route.
     app.add_url_rule("/_fake/stats", "fake_stats", stats_view)
     app.before_request(before_request)

@@ -14,12 +14,14 @@ from lobstr_dash.fake.data import (
     DEMO_RUNS,
     DEMO_SQUIDS,
     HISTORY_RUN_IDS,
+    SQUID_MAPS,
     SQUID_SYNTHETIC,
     RunInfo,
     RunTotals,
     SquidInfo,
     make_runtask,
     make_runtask_id,
+    stable_id,
 )
 from lobstr_dash.fake.inputs import params_for
 from lobstr_dash.fake.reopen import RETRY_COOLDOWN_SECONDS, Reopening
@@ -31,7 +33,7 @@ class RunCatalog:
     """All runs and squids of one fake instance; rows are generated on demand."""
 
     def __init__(self, *, seed: int = 0, clock: Callable[[], float] = time.time,
-                 extra_runs: dict[str, int] | None = None) -> None:
+                 extra_runs: dict[str, int] | None = None, demo_alert_run: bool = False) -> None:
         self.seed = seed
         self.clock = clock
         self.started_at = clock()
@@ -49,6 +51,10 @@ class RunCatalog:
             self._squids[SQUID_SYNTHETIC.squid_id] = SQUID_SYNTHETIC
             self._runs[run_id] = RunInfo(run_id, SQUID_SYNTHETIC.squid_id, scenarios.REALISTIC,
                                          int(count), synthetic_base + position * 86400.0)
+        if demo_alert_run:
+            run_id = stable_id("lobstr-dash-demo", "run", "short", round(self.started_at))
+            self._runs[run_id] = RunInfo(run_id, SQUID_MAPS.squid_id, scenarios.LIVE_SHORT, 60,
+                                         self.started_at)
         self._page = lru_cache(maxsize=1024)(self._build_page)
         self._totals = lru_cache(maxsize=256)(self._build_totals)
         #: Runs whose runtask rows a test wrote itself (served as they are, even when changed).
@@ -59,6 +65,33 @@ class RunCatalog:
         self._retried_at: dict[str, float] = {}
         self._runtask_index: dict[str, tuple[str, int]] = {}
         self._indexed: set[str] = set()
+        #: Run-level (status, done_reason, done_reason_desc) set by hand, for runs added whole.
+        self._status: dict[str, tuple[str, str | None, str | None]] = {}
+
+    def put_squid(self, squid_id: str, name: str) -> SquidInfo:
+        """Add a squid (for runs added by `put_run`)."""
+        squid = SquidInfo(squid_id, name, SQUID_SYNTHETIC.params_kind, SQUID_SYNTHETIC.crawler_name,
+                          self.clock(), 1)
+        self._squids[squid_id] = squid
+        return squid
+
+    def put_run(self, run_id: str, squid_id: str, rows: list[dict[str, Any]], *,
+                status: str = "done", done_reason: str | None = "tasks_done",
+                started_at: float | None = None) -> list[dict[str, Any]]:
+        """Add a whole run of a squid: these rows, a run object, and a place in the squid's list."""
+        self._runs[run_id] = RunInfo(run_id, squid_id, scenarios.CUSTOM, len(rows),
+                                     self.clock() if started_at is None else started_at)
+        self.set_status(run_id, status, done_reason)
+        return self.put_rows(run_id, rows)
+
+    def set_status(self, run_id: str, status: str, done_reason: str | None = None,
+                   desc: str | None = None) -> None:
+        """Set a run's own status (a run finishing, erroring, or running again)."""
+        self._status[run_id] = (status, done_reason, desc)
+
+    def status_of(self, run_id: str) -> tuple[str, str | None, str | None] | None:
+        """The run-level status set by hand, if any."""
+        return self._status.get(run_id)
 
     def put_rows(self, run_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Serve exactly these rows for a run's runtasks (the list is kept, not copied)."""
@@ -111,7 +144,8 @@ class RunCatalog:
     def is_live(self, run_id: str) -> bool:
         """True when the run's rows depend on the clock."""
         info = self._runs.get(run_id)
-        return bool(info and (info.scenario == scenarios.LIVE or run_id in self._reopened))
+        return bool(info and (info.scenario in (scenarios.LIVE, scenarios.LIVE_SHORT)
+                              or run_id in self._reopened))
 
     def facts(self, run_id: str, index: int, now: float | None = None) -> Facts:
         """Outcome of task `index` of a run at time `now` (default: the clock)."""
@@ -164,6 +198,8 @@ class RunCatalog:
 
     def row(self, run_id: str, index: int, now: float | None = None) -> dict[str, Any]:
         """The API row of task `index` (0-based) of a run."""
+        if run_id in self._custom:
+            return self._custom[run_id][index]
         info = self._runs[run_id]
         squid = self._squids[info.squid_id]
         return make_runtask(run_id, index, self.facts(run_id, index, now),
@@ -191,7 +227,9 @@ class RunCatalog:
             yield self.row(run_id, index, now)
 
     def totals(self, run_id: str) -> RunTotals:
-        """Aggregated figures of a run (cached unless the run is live)."""
+        """Aggregated figures of a run (cached unless the run is live or written by hand)."""
+        if run_id in self._custom:
+            return _row_totals(self._custom[run_id])
         if self.is_live(run_id):
             return self._build_totals(run_id, self.clock())
         return self._totals(run_id, None)
@@ -219,3 +257,21 @@ class RunCatalog:
             if facts.ended is not None:
                 ended = facts.ended if ended is None else max(ended, facts.ended)
         return RunTotals(self.total(run_id), done, collected, expected, started, ended, current)
+
+
+def _row_totals(rows: list[dict[str, Any]]) -> RunTotals:
+    """Figures of hand-written rows."""
+    live = [i for i, r in enumerate(rows) if r.get("status") in ("pending", "running")]
+    def moment(text: Any) -> float | None:  # whole seconds are enough here
+        try:
+            return parse_utc(str(text)[:19] + "Z") if text else None
+        except ValueError:
+            return None
+
+    starts = [t for t in (moment(r.get("started_at")) for r in rows) if t is not None]
+    ends = [t for t in (moment(r.get("ended_at")) for r in rows) if t is not None]
+    return RunTotals(len(rows), len(rows) - len(live),
+                     sum(int(r.get("last_result") or 0) for r in rows),
+                     sum(int(r.get("total_results") or 0) for r in rows),
+                     min(starts, default=None), max(ends, default=None),
+                     next((i for i in live if rows[i].get("status") == "running"), None))

@@ -36,6 +36,9 @@ class FakeConfig:
     seed: int = 0
     # Synthetic runs (run id → task count) added to the demo catalogue.
     extra_runs: dict[str, int] = field(default_factory=dict)
+    # Demo mode's alert loop: a short run of the Maps squid that starts with the fake and ends
+    # in error about 90 s later (its id changes with each start, so each start alerts anew).
+    demo_alert_run: bool = False
     # Which documented answers to give: SHAPES_CURRENT or SHAPES_LEGACY.
     shapes: str = SHAPES_CURRENT
     # A free plan's export cap: list answers stop after this many rows and carry a `warning`.

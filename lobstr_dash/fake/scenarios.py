@@ -15,6 +15,11 @@ MIXED = "mixed"
 LIVE = "live"
 EMPTY = "empty"
 REALISTIC = "realistic"
+#: Rows written by hand (tests): no generator.
+CUSTOM = "custom"
+#: Demo mode's alert loop: a short run that starts with the fake and ends in error.
+LIVE_SHORT = "live_short"
+LIVE_SHORT_SPAN_SECONDS = 90.0
 
 LIVE_SPAN_SECONDS = 600.0
 
@@ -177,6 +182,28 @@ def live(ctx: RowContext) -> Facts:
     return _done("completed", "completed", expected, expected, start, duration, style)
 
 
+def live_short(ctx: RowContext) -> Facts:
+    """Pending → running → done over ~90 s; the last third runs out of credits, some accounts expire."""
+    rng = ctx.rng
+    spacing = (LIVE_SHORT_SPAN_SECONDS - 30.0) / max(ctx.count, 1)
+    start = ctx.base + 1.0 + ctx.index * spacing + rng.uniform(0.0, 1.0)
+    duration = rng.uniform(5.0, 15.0)
+    expected = rng.randint(20, 120)
+    style = _style(rng)
+    if ctx.now < start:
+        return Facts("pending", None, None, None, 0, None, None, None, style)
+    if ctx.now < start + duration:
+        collected = int(expected * (ctx.now - start) / duration)
+        return Facts("running", None, None, expected, collected, start, None, None, style)
+    if ctx.index >= ctx.count * 2 // 3:
+        return _done("error", "no_credits_left", expected, rng.randint(0, expected // 3), start,
+                     duration, style, REASON_DESC["no_credits_left"])
+    if rng.random() < 0.15:
+        return _done("error", "cookies_expired", expected, rng.randint(0, expected // 2), start,
+                     duration, style, REASON_DESC["cookies_expired"])
+    return _done("completed", "completed", expected, expected, start, duration, style)
+
+
 _REALISTIC_FAILURES = (
     (0.03, "request_failed"), (0.02, "website_inaccessible"), (0.01, "cookies_expired"),
     (0.01, "no_account_available"), (0.005, "proxy_timeout"), (0.005, None),
@@ -211,4 +238,5 @@ SCENARIOS: dict[str, Scenario] = {
     LIVE: live,
     EMPTY: clean,
     REALISTIC: realistic,
+    LIVE_SHORT: live_short,
 }

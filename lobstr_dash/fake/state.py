@@ -11,6 +11,7 @@ from lobstr_dash.fake.config import FakeConfig
 from lobstr_dash.fake.catalog import RunCatalog
 from lobstr_dash.fake.faults import FaultSet, as_rule
 from lobstr_dash.fake.ratelimit import SlidingWindowLimiter
+from lobstr_dash.fake.webhooks import WebhookEmitter
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,10 @@ class FakeState:
     def __init__(self, config: FakeConfig) -> None:
         self.config = config
         self.catalog = RunCatalog(seed=config.seed, clock=config.clock,
-                                  extra_runs=config.extra_runs)
+                                  extra_runs=config.extra_runs,
+                                  demo_alert_run=config.demo_alert_run)
+        #: Webhook settings per squid and the POSTs made (POST /v1/delivery).
+        self.webhooks = WebhookEmitter(self.catalog, config.clock)
         self._initial_faults = [as_rule(r) for r in config.faults]
         self.faults = FaultSet(copy.deepcopy(self._initial_faults))
         self.limiter: SlidingWindowLimiter | None = None

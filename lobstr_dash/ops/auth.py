@@ -134,15 +134,19 @@ class AccessControl:
     """The before-request check: who is this, and may they see this URL."""
 
     def __init__(self, users: Mapping[str, str], proxy_header: str | None,
-                 metrics_public: bool, throttle: GuessThrottle | None = None) -> None:
+                 metrics_public: bool, throttle: GuessThrottle | None = None,
+                 open_prefixes: tuple[str, ...] = ()) -> None:
         self.basic = BasicAuth(users) if users else None
         self.throttle = throttle or GuessThrottle()
         self.proxy_header = proxy_header
         self.open_paths = ALWAYS_OPEN | ({"/metrics"} if metrics_public else frozenset())
+        #: Machine-to-machine paths that prove their caller themselves (the webhook's secret).
+        self.open_prefixes = open_prefixes
 
     def __call__(self) -> Any:
         """Return None to let the request through, or the 401/403 response."""
-        if request.path in self.open_paths:
+        path = request.path
+        if path in self.open_paths or any(path.startswith(p) for p in self.open_prefixes):
             return None
         if self.proxy_header:
             user = (request.headers.get(self.proxy_header) or "").strip()
@@ -197,7 +201,10 @@ def register_auth(app: Flask) -> AccessControl | None:
         return None
     throttle = GuessThrottle(int(app.config.get("AUTH_MAX_FAILURES") or 10),
                              clock=app.config.get("CLOCK") or time.monotonic)
-    control = AccessControl(users, proxy_header, bool(app.config.get("METRICS_PUBLIC")), throttle)
+    # lobstr cannot sign in: its webhook proves itself with the path's secret instead.
+    hooks = ("/hooks/lobstr/",) if app.config.get("LOBSTR_WEBHOOK_SECRET") else ()
+    control = AccessControl(users, proxy_header, bool(app.config.get("METRICS_PUBLIC")), throttle,
+                            hooks)
     # First of all before-request functions: nothing else runs for a stranger.
     app.before_request_funcs.setdefault(None, []).insert(0, control)
     return control

@@ -9,6 +9,7 @@ request's or the upstream's headers, so neither a password nor the lobstr token 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -30,6 +31,15 @@ log = logging.getLogger("lobstr_dash.request")
 ENVIRON_USER = "lobstr_dash.user"
 
 Observer = Callable[[str, str, str, float], None]
+
+
+#: The webhook's path holds its secret: whatever follows this prefix is never logged.
+_SECRET_PATH = re.compile(r"(/hooks/lobstr/)[^/]*")
+
+
+def mask_secrets(path: str) -> str:
+    """The path with the webhook secret replaced by `…` (a wrong guess is masked too)."""
+    return _SECRET_PATH.sub(r"\1…", path)
 
 
 def printable(text: str, limit: int = 300) -> str:
@@ -105,6 +115,7 @@ class RequestLog:
         if self.logger.isEnabledFor(logging.INFO):
             path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
             user = environ.get(ENVIRON_USER)
-            self.logger.info("%s %s %s %dB %.1fms user=%s addr=%s", method, printable(path), status,
+            self.logger.info("%s %s %s %dB %.1fms user=%s addr=%s", method,
+                             printable(mask_secrets(path)), status,
                              sent, seconds * 1000, printable(user, 64) if user else "-",
                              environ.get("REMOTE_ADDR", "-"))

@@ -1,10 +1,13 @@
-"""The key that signs the session cookie: SECRET_KEY, or one made once and kept in DATA_DIR."""
+"""The key that signs the session cookie (the CSRF token of actions and of the alert test button):
+SECRET_KEY, or one made once and kept in DATA_DIR."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from pathlib import Path
+
+from flask import Flask
 
 FILE_NAME = "secret_key"
 
@@ -33,3 +36,9 @@ def secret_key(configured: str | None, data_dir: str | Path) -> str:
         finally:
             draft.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip()
+
+
+def ensure_secret_key(app: Flask) -> None:
+    """Give the app a secret key unless it has one (SECRET_KEY, else the one in DATA_DIR)."""
+    if not app.secret_key:
+        app.secret_key = secret_key(app.config.get("SECRET_KEY"), app.config["DATA_DIR"])

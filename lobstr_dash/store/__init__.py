@@ -20,10 +20,17 @@ from .figures import FiguresCache
 from .health import Health
 from .health import StoreFault
 from .health import fault_of
+from .hooks import HookRecord
+from .hooks import HookRecords
 from .ledger import Ledger
 from .ledger import LoadRecord
 from .migrations import MIGRATIONS
 from .migrations import migrate
+from .outbox import NO_CHANNEL
+from .outbox import AlertFilter
+from .outbox import AlertRecord
+from .outbox import Outbox
+from .outbox import VerdictRecord
 from .pairs import Pairs
 from .runinfo import RunInfoRecord
 from .runinfo import RunInfoRecords
@@ -31,11 +38,13 @@ from .tasks import SORT_COLUMNS
 from .tasks import TaskQueries
 from .windows import SharedWindows
 
-__all__ = ["MIGRATIONS", "SORT_COLUMNS", "ActionRecord", "LoadRecord", "RunInfoRecord",
-           "SharedWindows", "Store", "StoreFault", "StoredRunFigures", "fault_of"]
+__all__ = ["MIGRATIONS", "NO_CHANNEL", "SORT_COLUMNS", "ActionRecord", "AlertFilter", "AlertRecord",
+           "HookRecord", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store", "StoreFault",
+           "StoredRunFigures", "VerdictRecord", "fault_of"]
 
 
-class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, AuditLog):
+class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, AuditLog, HookRecords,
+            Outbox):
     """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time, *,

@@ -156,6 +156,68 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX actions_run ON actions (run_id, at)",
     ),
+    # 9 (alerts): webhook and poll events to act on once each (hooks), the alert outbox, each
+    # evaluated run's figures (verdicts, the squid history), named leases (the poller's
+    # leader), and what the poller has seen.
+    (
+        """CREATE TABLE hooks (
+            run_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            source TEXT NOT NULL,           -- webhook | poll
+            squid_hint TEXT,
+            received_at REAL NOT NULL,
+            state TEXT NOT NULL,            -- pending | done | ignored | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at REAL NOT NULL,
+            owner TEXT,
+            lease_until REAL,
+            note TEXT,
+            finished_at REAL,
+            PRIMARY KEY (run_id, event)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX hooks_due ON hooks (state, next_at)",
+        """CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            channel TEXT NOT NULL,          -- a hash of the Apprise URL, never the URL
+            channel_label TEXT NOT NULL,    -- the URL with its secrets masked
+            squid_id TEXT,
+            severity TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            facts_json TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            state TEXT NOT NULL,            -- pending | sending | sent | failed | unsent | dropped
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at REAL,
+            owner TEXT,
+            lease_until REAL,
+            last_error TEXT,
+            sent_at REAL,
+            UNIQUE (run_id, rule, channel)
+        )""",
+        "CREATE INDEX alerts_due ON alerts (state, next_at)",
+        "CREATE INDEX alerts_created ON alerts (created_at)",
+        """CREATE TABLE verdicts (
+            run_id TEXT PRIMARY KEY,
+            squid_id TEXT,
+            started_at REAL,
+            percent REAL,
+            missing INTEGER,
+            expected INTEGER,
+            source TEXT NOT NULL,           -- tasks | stats
+            evaluated_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX verdicts_squid ON verdicts (squid_id, started_at)",
+        "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT, until REAL, mark REAL)",
+        """CREATE TABLE watched_runs (
+            run_id TEXT PRIMARY KEY,
+            squid_id TEXT NOT NULL,
+            status TEXT,
+            seen_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE TABLE watched_squids (squid_id TEXT PRIMARY KEY, since REAL NOT NULL, last_key TEXT)",
+    ),
 )
 
 

@@ -141,9 +141,11 @@ class LobstrClient:
         """GET any JSON endpoint below the base URL, e.g. `runs/<id>`."""
         return self._request(path, dict(params or {}), validate=lambda body: body)
 
-    def post_json(self, path: str) -> Any:
-        """POST to an action endpoint (`runs/<id>/resurrect`…) once: an action is never retried,
-        since a second try could act twice. Raises a LobstrError with lobstr's refusal."""
+    def post_json(self, path: str, params: Mapping[str, Any] | None = None,
+                  body: Any = None) -> Any:
+        """POST (a JSON `body`, if any) once and return lobstr's JSON answer: an action or a setting
+        is never retried, since a second try could act twice. Raises a LobstrError with lobstr's
+        refusal; the same pacing, deadline, body ceiling and redaction as every GET."""
         url = f"{self.base_url}/{path.lstrip('/')}"
         deadline = time.monotonic() + self.retry_budget
         try:
@@ -152,7 +154,8 @@ class LobstrClient:
             raise LobstrRateLimited(
                 "lobstr's request budget is used up for now (rate limit); try again shortly",
                 status=None, retry_after=exc.wait) from None
-        return self._attempt(url, path, {}, lambda body: body, deadline, method="POST")
+        return self._attempt(url, path, dict(params or {}), lambda answer: answer, deadline,
+                             method="POST", payload=body)
 
     def forward(self, path: str, params: Mapping[str, Any]) -> RawResponse:
         """GET one upstream page and return its bytes unchanged (after checking it is JSON)."""
@@ -216,7 +219,7 @@ class LobstrClient:
 
     def _attempt(self, url: str, path: str, params: dict[str, Any],
                  validate: Callable[[Any], Any] | None, deadline: float,
-                 method: str = "GET") -> Any:
+                 method: str = "GET", payload: Any = None) -> Any:
         """Send one request and turn its answer into a value or a LobstrError.
 
         The attempt ends by `deadline` whatever the server does: its sockets are cut then
@@ -227,7 +230,7 @@ class LobstrClient:
         started = time.monotonic()
         with Deadline(remaining) as cutoff:
             try:
-                response = self.session.request(method, url, params=params or None,
+                response = self.session.request(method, url, params=params or None, json=payload,
                                                 timeout=timeout, stream=True,
                                                 allow_redirects=False)
             except requests.Timeout:

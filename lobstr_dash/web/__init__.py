@@ -15,6 +15,8 @@ from . import digest
 from . import exports
 from . import glossary
 from . import home
+from . import hooks
+from . import alerts
 from . import passthrough
 from . import requeue
 from . import runpage
@@ -31,6 +33,9 @@ def register_web(app: Flask) -> None:
     """Install every page, the error handlers and the Jinja filters."""
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    if app.config.get("LOBSTR_WEBHOOK_SECRET"):  # no secret, no route
+        app.register_blueprint(hooks.bp)
+    app.register_blueprint(alerts.bp)
     register_error_handlers(app)
     register_filters(app)
     register_delivery(app)

@@ -26,10 +26,12 @@ from ..domain.query import requeue_query
 from ..domain.tasks import LIVE_STATUSES
 from ..domain.tasks import RunSummary
 from ..loading.lists import UNKNOWN
-from ..loading.runinfo import RunInfoAnswer
 from ..loading.loaded import LoadedRun
+from ..loading.runinfo import RunInfoAnswer
 from ..render import charts
 from ..render import requeue
+from .alertbadge import AlertBadge
+from .alertbadge import alert_badge
 from .inputs import InputColumn
 from .inputs import input_column
 from .links import QueryLinks
@@ -171,6 +173,8 @@ class RunPage:
     cards: list[reasons.ReasonCard] | None = None
     charts: list[ChartView] | None = None
     requeue_count: int | None = None
+    #: The alert badge: rules that fired for this run (None when none did).
+    alert: AlertBadge | None = None
     #: The part rendered alone for htmx ("run-status" or "tasks"); it then also carries the
     #: filter panel, swapped out of band, so the panel is redrawn with every part.
     part: str | None = None
@@ -252,7 +256,8 @@ def build_run_page(run_id: str, query: TaskQuery, run: LoadedRun, info: RunInfoA
         previous = svc.lists.previous_known(squid, run_id, PREVIOUS_WAIT_SECONDS, is_run=is_run_id)
     page = RunPage(run_id=run_id, query=query, run=run, info=info, tasks=tasks, verdict=verdict,
                    facets=build_facets(summary, query), inputs=input_column(tasks.rows),
-                   links=links, live_refresh_seconds=live_refresh_seconds, previous_run=previous)
+                   links=links, live_refresh_seconds=live_refresh_seconds, previous_run=previous,
+                   alert=alert_badge(run_id))
     if not with_table_extras:
         return page
     return replace(page, cards=store.reason_cards(run_id), charts=_charts(run_id, query, links),

@@ -27,6 +27,8 @@ from .querystring import InvalidInput
 from .querystring import is_run_id
 from .querystring import whole_number
 from .services import services
+from .squidhealth import SquidHealth
+from .squidhealth import build_health
 
 bp = Blueprint("squids", __name__)
 
@@ -137,6 +139,8 @@ class SquidRunsPage:
     links: QueryLinks
     exports: dict[str, str]
     squids_url: str
+    #: The trend of the last runs (first page only), with the runs an alert fired for.
+    health: SquidHealth | None = None
 
     @property
     def title_name(self) -> str:
@@ -229,4 +233,5 @@ def runs(squid_id: str, fmt: str | None) -> Any:
         envelope=listed_page.envelope,
         links=QueryLinks("squids.runs", {"page": page if page > 1 else None}, squid_id=squid_id),
         exports={f: url_for("squids.runs", squid_id=squid_id, fmt=f) for f in ("csv", "json")},
-        squids_url=url_for("squids.index")))
+        squids_url=url_for("squids.index"),
+        health=build_health(squid_id, listed_page.runs, stored) if page == 1 else None))
