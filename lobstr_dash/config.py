@@ -33,8 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "LOBSTR_RETRY_BUDGET": 45.0,
     # First retry waits about this long, doubling up to 8 s: short enough to hide a blip.
     "LOBSTR_BACKOFF_BASE": 0.5,
-    # Longest Retry-After we honour inside a call; a longer one fails the call fast instead.
-    "LOBSTR_MAX_RETRY_AFTER": 30.0,
+    # lobstr's Retry-After is waited out exactly (it warns that early retries may get the address
+    # blocked): no call to that endpoint family goes before it. One past this ceiling (15 min) is
+    # taken for a fault (a broken proxy, a clock error) and fails loudly instead of freezing.
+    "LOBSTR_MAX_RETRY_AFTER": 900.0,
     # Pages fetched at once per run; lobstr documents no concurrency limit, 4 is polite.
     "LOBSTR_CONCURRENCY": 4,
     # lobstr allows 90 requests a minute on /v1/runtasks (docs: rate-limiting).

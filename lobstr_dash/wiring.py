@@ -82,11 +82,15 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
     data_dir = Path(config["DATA_DIR"])
     # One budget for all worker processes sharing DATA_DIR: lobstr counts per account.
     runtasks_limit = int(config["LOBSTR_RATE_LIMIT"])
+    # CLOCK (tests only): a wall clock to move by hand instead of sleeping; its `sleep` moves it.
+    clock = config.get("CLOCK") or time.time
+    pacing = {} if clock is time.time else {"clock": clock, "wall_clock": clock,
+                                             "sleep": getattr(clock, "sleep", time.sleep)}
     limiter = SlidingWindowLimiter(int(config["LOBSTR_RATE_LIMIT_OTHER"]),
                                    float(config["LOBSTR_RATE_WINDOW"]),
                                    limits={"runtasks": runtasks_limit, "tasks": runtasks_limit},
-                                   book=SharedWindows(data_dir / "ratelimit.sqlite3"),
-                                   on_wait=observers.rate_limit_wait)
+                                   book=SharedWindows(data_dir / "ratelimit.sqlite3", clock=clock),
+                                   on_wait=observers.rate_limit_wait, **pacing)
     demo_runs: list[Any] = []
     demo_webhook_squids: tuple[str, ...] = ()
     session = fake = None
@@ -117,8 +121,6 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
         session=session, observer=observers.upstream,
         max_body_bytes=int(config["LOBSTR_MAX_PAGE_BYTES"]),
         request_slots=int(config["LOBSTR_REQUEST_SLOTS"]))
-    # CLOCK (tests only): a wall clock to move by hand instead of sleeping.
-    clock = config.get("CLOCK") or time.time
     # STORE_MAX_PAGES (tests only): SQLite's max_page_count, so a full disk is real SQLITE_FULL.
     store = Store(data_dir / "lobstr-dash.sqlite3", clock=clock,
                   max_pages=config.get("STORE_MAX_PAGES"))

@@ -168,3 +168,18 @@ def test_a_run_reopened_in_lobstr_is_seen_on_the_next_visit(lobstr: Any, tmp_pat
     assert sum(t["status"] != "completed" for t in first["tasks"]) > 100
     store = client.application.extensions["lobstr_dash"].store
     assert store.run_state(ABORTED).reopened_at is not None
+
+
+def test_the_run_page_offers_actions_only_when_on_and_only_where_lobstr_allows(
+        lobstr: Any, tmp_path: Any) -> None:
+    _fake, base_url = lobstr
+    on = dashboard(base_url, tmp_path).test_client()
+    aborted = soup(on.get(f"/runs/{ABORTED}", headers=ALICE))
+    assert aborted.select_one(f'a[href="/runs/{ABORTED}/resurrect"]') is not None
+    retries = aborted.select('a[href*="/retry"]')
+    assert retries and all(f"/runs/{ABORTED}/tasks/" in a["href"] for a in retries)
+    clean = soup(on.get(f"/runs/{CLEAN}", headers=ALICE))
+    assert clean.select_one('a[href$="/resurrect"]') is None  # only an aborted run
+    off = dashboard(base_url, tmp_path / "off", LOBSTR_ACTIONS=False).test_client()
+    page = soup(off.get(f"/runs/{ABORTED}", headers=ALICE))
+    assert page.select_one('a[href$="/resurrect"]') is None and not page.select('a[href*="/retry"]')

@@ -123,5 +123,6 @@ def after_request(response: Response) -> Response:
         run=g.get("fake_run"),
         page=g.get("fake_page"),
         token=request.headers.get("Authorization", ""),
+        at=state.config.clock(),
     ))
     return response

@@ -27,6 +27,8 @@ class RequestRecord:
     page: int | None
     #: The Authorization header as received.
     token: str = ""
+    #: When it was answered, on the fake's clock.
+    at: float = 0.0
 
 
 class FakeState:

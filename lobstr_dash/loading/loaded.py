@@ -90,7 +90,15 @@ class LoadedRun:
     def unaccounted_rows(self) -> int:
         """Rows lobstr reported that neither arrived nor belong to a failed page."""
         total = self.record.total_results
-        if total is None or self.loading:
+        if total is None or self.loading or self.record.plan_warning:
+            return 0
+        return max(0, total - self.record.rows_stored - self.missing_rows)
+
+    @property
+    def plan_limited_rows(self) -> int:
+        """Tasks lobstr reported but did not return because of the account's plan (its cap)."""
+        total = self.record.total_results
+        if total is None or not self.record.plan_warning:
             return 0
         return max(0, total - self.record.rows_stored - self.missing_rows)
 

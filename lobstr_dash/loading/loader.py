@@ -26,16 +26,13 @@ from ..upstream.errors import LobstrRateLimited
 from .clients import LoadsBusy
 from .clients import current_client
 from .owners import process_is_dead
+from .pagefetch import EmptyPageError
+from .pagefetch import claimed_pages
+from .pagefetch import fetch_page
 from .pagebook import MAX_PAGES
 from .pagebook import PageBook
 
 log = logging.getLogger(__name__)
-
-
-class EmptyPageError(LobstrError):
-    """lobstr answered an empty page before the run's last page."""
-
-    kind = "bad_response"
 
 
 class Loader:
@@ -199,9 +196,16 @@ class Loader:
             page_size = first.limit
             total_pages = min(max(1, first.total_pages), self.max_pages)
             self.store.set_totals(run_id, first.total_results, total_pages, page_size,
-                                  _claimed(first, total_pages))
+                                  claimed_pages(first, total_pages))
             self.store.save_page(run_id, generation, 1, page_size, first.rows, owner,
                                  self.lease_seconds)
+            if first.warning:
+                self.store.set_plan_warning(run_id, first.warning)
+                if len(first.rows) < page_size:
+                    # The plan's cap is within page 1: lobstr returns nothing past it.
+                    self.store.drop_pages_after(run_id, generation, 1)
+                    self.store.finish(run_id, owner)
+                    return
         if settled and page_size == self.page_size:
             self.store.carry_pages(run_id, generation, [p for p in settled if p <= total_pages])
         todo = self.store.pages_to_fetch(run_id, generation, total_pages)
@@ -217,7 +221,8 @@ class Loader:
 
         def fill() -> None:
             while len(running) < self.concurrency and (page := pages.next()) is not None:
-                running[self._pages.submit(self._fetch, run_id, page, pages.known)] = page
+                running[self._pages.submit(fetch_page, self.client, run_id, page, pages.known,
+                                          self.page_size)] = page
 
         fill()
         while running:
@@ -235,6 +240,9 @@ class Loader:
             log.warning("run %s: lobstr claimed %d pages but its list ended at page %d",
                         run_id, pages.known, pages.ended_at)
             self.store.drop_pages_after(run_id, generation, pages.ended_at)
+        if pages.capped_after is not None:
+            # Pages past a plan's cap are not failures: lobstr will not return them.
+            self.store.drop_pages_after(run_id, generation, max(1, pages.capped_after))
         for page in pages.abandoned():
             self.store.fail_page(run_id, generation, page, f"not fetched: {pages.breaker}")
 
@@ -270,24 +278,14 @@ class Loader:
                                  f"({type(exc).__name__})", fault)
             return
         pages.succeeded(page, len(result.rows))
+        if result.warning:
+            self.store.set_plan_warning(run_id, result.warning)
+            if len(result.rows) < page_size:
+                pages.capped(page, len(result.rows))
+                return
         grown = min(result.total_pages, self.max_pages)
         if grown > pages.known:
             # The run grew while we read it: fetch the new pages too.
             pages.grow(grown)
             self.store.set_totals(run_id, result.total_results, grown, page_size,
-                                  _claimed(result, grown))
-
-    def _fetch(self, run_id: str, page: int, total_pages: int) -> RunTaskPage:
-        """Fetch one page; an empty page before the last is retried once, then counted as failed."""
-        result = self.client.runtasks_page(run_id, page, self.page_size, patient=True)
-        if result.rows or page >= total_pages:
-            return result
-        result = self.client.runtasks_page(run_id, page, self.page_size, patient=True)
-        if result.rows or page >= result.total_pages:
-            return result
-        raise EmptyPageError(f"lobstr answered page {page} empty, before the last page")
-
-
-def _claimed(page: RunTaskPage, read: int) -> int | None:
-    """The page count lobstr declared, when it is more than the pages read."""
-    return page.claimed_pages if page.claimed_pages and page.claimed_pages > read else None
+                                  claimed_pages(result, grown))

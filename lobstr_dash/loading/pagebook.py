@@ -33,10 +33,12 @@ class PageBook:
         self._ended = False
         #: Why the rest of the pages were not asked for, once the breaker tripped.
         self.breaker: str | None = None
+        #: The last page holding rows within a plan's export cap, once lobstr said it was reached.
+        self.capped_after: int | None = None
 
     def next(self) -> int | None:
         """The next page to fetch, or None when there is none (or the load should stop)."""
-        if self._ended or self.breaker is not None:
+        if self._ended or self.breaker is not None or self.capped_after is not None:
             return None
         return next(self._todo, None)
 
@@ -51,6 +53,11 @@ class PageBook:
         if rows:
             self.last_with_rows = max(self.last_with_rows, page)
             self._empty = {p for p in self._empty if p > page}
+
+    def capped(self, page: int, rows: int) -> None:
+        """lobstr said its plan's export cap was reached on this page: ask for no more pages."""
+        last = page if rows else page - 1
+        self.capped_after = last if self.capped_after is None else min(self.capped_after, last)
 
     def failed(self, page: int, *, empty: bool) -> None:
         """A page failed (`empty`: lobstr answered it empty, twice, before the last page)."""

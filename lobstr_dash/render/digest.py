@@ -49,7 +49,7 @@ def _n(value: int | None) -> str:
 def render(run_id: str, permalink: str, summary: RunSummary, *, info: RunInfo | None = None,
            cards: Sequence[ReasonCard] = (), gaps: Sequence[GapLine] = (), filters: str = "",
            top: int = 3, partial: bool = False,
-           classes: Sequence[tuple[str, int]] = ()) -> str:
+           classes: Sequence[tuple[str, int]] = (), lobstr_warning: str | None = None) -> str:
     """The digest as Markdown: headline, totals, gap classes, top reasons, biggest gaps, permalink."""
     lines = []
     head = f"**lobstr run {md_code(run_id)}**"
@@ -74,6 +74,9 @@ def render(run_id: str, permalink: str, summary: RunSummary, *, info: RunInfo | 
         if partial:
             totals += " · _partial: not every page of the run is loaded_"
         lines.append(totals)
+    if lobstr_warning:
+        lines.append(f"lobstr's warning: _{md_text(lobstr_warning)}_ (tasks past it were not "
+                     "returned)")
     if classes:
         lines.append("By gap class: " + " · ".join(f"{label} {count:,}" for label, count in classes))
     costly = [c for c in cards if c.missing > 0][:top]

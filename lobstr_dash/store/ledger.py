@@ -88,6 +88,7 @@ class Ledger:
             is_live=bool(row["is_live"]), owner=row["owner"], lease_until=row["lease_until"],
             error_kind=row["error_kind"], error_message=row["error_message"],
             error_status=row["error_status"], checked_at=row["checked_at"],
+            plan_warning=row["plan_warning"],
             reopened_at=row["reopened_at"],
             pages_done=sum(1 for p in pages if p["state"] == "done"),
             pages_failed=len(failed), rows_stored=stored, failed_pages=failed,
@@ -122,8 +123,9 @@ class Ledger:
             conn.execute(
                 "UPDATE runs SET state = 'loading', generation = ?, started_at = ?, owner = ?,"
                 " lease_until = ?, finished_at = NULL, error_kind = NULL, error_message = NULL,"
-                " error_status = NULL WHERE run_id = ?",
-                (generation, now, owner, now + lease_seconds, run_id))
+                " error_status = NULL, plan_warning = CASE WHEN ? THEN NULL ELSE plan_warning END"
+                " WHERE run_id = ?",
+                (generation, now, owner, now + lease_seconds, fresh, run_id))
             return int(generation)
 
     def set_totals(self, run_id: str, total_results: int | None, total_pages: int,
@@ -242,6 +244,11 @@ class Ledger:
         for run_id in doomed:
             self.figures.forget(run_id)
         return len(doomed)
+
+    def set_plan_warning(self, run_id: str, warning: str) -> None:
+        """Keep lobstr's warning about the run's list (a plan's cap) with the load."""
+        self.db.connection().execute("UPDATE runs SET plan_warning = ? WHERE run_id = ?",
+                                     (warning[:500], run_id))
 
     def claim_recheck(self, run_id: str, interval: float) -> bool:
         """Take the right to ask lobstr whether a finished run changed (once per `interval`).

@@ -38,6 +38,8 @@ class LoadRecord:
     failures: int = 0
     #: Tasks whose counts lobstr sent past MAX_COUNT (stored clamped).
     implausible_tasks: int = 0
+    #: lobstr's warning on the run's list (a free plan's export cap), verbatim.
+    plan_warning: str | None = None
     #: When lobstr was last asked whether this finished run changed (GET /v1/runs/{run}).
     checked_at: float | None = None
     #: When the dashboard learnt that lobstr reopened the run (a resurrect, a retry, or a recheck).

@@ -218,6 +218,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID""",
         "CREATE TABLE watched_squids (squid_id TEXT PRIMARY KEY, since REAL NOT NULL, last_key TEXT)",
     ),
+    # 10: lobstr's `warning` on a run's list (a free plan's export cap), kept with the load: the
+    # tasks past it are "not returned by lobstr (plan limit)", not failed pages.
+    (
+        "ALTER TABLE runs ADD COLUMN plan_warning TEXT",
+    ),
 )
 
 

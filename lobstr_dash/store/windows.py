@@ -52,3 +52,9 @@ class SharedWindows:
         with self.db.transaction(immediate=True) as conn:
             conn.execute("INSERT INTO pauses (key, until) VALUES (?, ?) ON CONFLICT (key)"
                          " DO UPDATE SET until = max(until, excluded.until)", (key, until))
+
+    def paused_for(self, key: str) -> float:
+        """Seconds until any process may call this family again after a pause (0 when none)."""
+        row = self.db.connection().execute("SELECT until FROM pauses WHERE key = ?",
+                                           (key,)).fetchone()
+        return max(0.0, row[0] - self.clock()) if row else 0.0

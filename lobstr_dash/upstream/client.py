@@ -90,7 +90,7 @@ class LobstrClient:
 
     def __init__(self, base_url: str, token: str, *, connect_timeout: float = 3.05,
                  read_timeout: float = 20.0, max_attempts: int = 4, retry_budget: float = 45.0,
-                 max_retry_after: float = 30.0, backoff_base: float = 0.5,
+                 max_retry_after: float = 900.0, backoff_base: float = 0.5,
                  limiter: SlidingWindowLimiter | None = None,
                  session: requests.Session | None = None,
                  observer: Callable[[str, int | str, float], None] | None = None,
@@ -284,6 +284,12 @@ class LobstrClient:
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after is not None:
+                # lobstr warns that retrying before Retry-After may get the address blocked: no
+                # call of this family goes before it. Past the sanity ceiling it is a fault.
+                if retry_after > self.max_retry_after:
+                    log.error("lobstr asked to wait %.0f s on %s, past the %.0f s ceiling "
+                              "(LOBSTR_MAX_RETRY_AFTER): failing instead", retry_after, family,
+                              self.max_retry_after)
                 self.limiter.pause(min(retry_after, self.max_retry_after), key=family)
             return LobstrRateLimited(message, status=status, retry_after=retry_after, code=code)
         if status >= 500:

@@ -56,6 +56,9 @@ class RunTaskPage:
     total_pages: int
     rows: list[dict[str, Any]]
     claimed_pages: int | None = field(default=None, compare=False)
+    #: lobstr's `warning` (a free plan's export cap: "Export limit reached - only 50 results
+    #: returned…"): the list stops there, whatever `total_results` says.
+    warning: str | None = field(default=None, compare=False)
 
 
 def _as_int(value: Any) -> int | None:
@@ -87,6 +90,9 @@ def parse_runtask_page(body: Any, page: int, limit: int) -> RunTaskPage:
     if total_pages is None:
         # Without counters a short page is the last one.
         total_pages = page + 1 if len(rows) >= page_size else page
+    warning = body.get("warning")
     return RunTaskPage(page=page, limit=page_size, total_results=total,
                        total_pages=total_pages, rows=[dict(r) for r in rows],
-                       claimed_pages=claimed)
+                       claimed_pages=claimed,
+                       warning=warning.strip()[:500] if isinstance(warning, str) and warning.strip()
+                       else None)

@@ -34,6 +34,9 @@ class WindowBook(Protocol):
     def pause(self, key: str, seconds: float) -> None:
         """Let no call of this family go for `seconds` from now."""
 
+    def paused_for(self, key: str) -> float:
+        """Seconds until a call of this family may go again after a pause (0 when none)."""
+
 
 class MemoryWindows:
     """A window book in this process's memory."""
@@ -63,6 +66,11 @@ class MemoryWindows:
         with self._lock:
             until = self.clock() + max(0.0, seconds)
             self._blocked_until[key] = max(self._blocked_until.get(key, 0.0), until)
+
+    def paused_for(self, key: str) -> float:
+        """Seconds until a call of this family may go again after a pause (0 when none)."""
+        with self._lock:
+            return max(0.0, self._blocked_until.get(key, 0.0) - self.clock())
 
 
 class SlidingWindowLimiter:
@@ -124,6 +132,10 @@ class SlidingWindowLimiter:
     def pause(self, seconds: float, key: str = "") -> None:
         """Send nothing to this endpoint family for `seconds` (the server said Retry-After)."""
         self.book.pause(key, seconds)
+
+    def pause_left(self, key: str = "") -> float:
+        """Seconds lobstr asked this endpoint family to wait that are still to run (0 when none)."""
+        return self.book.paused_for(key)
 
     def observe(self, remaining: str | None, reset: str | None, key: str = "") -> None:
         """Read X-RateLimit-Remaining/Reset: with nothing remaining, wait for the reset."""

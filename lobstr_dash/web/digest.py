@@ -74,7 +74,8 @@ def page(run_id: str, fmt: str | None) -> Any:
     classes = [(label, counts[key]) for key, label in gapclass.CLASSES.items() if counts.get(key)]
     text = digest.render(run_id, permalink, run.summary, info=info.info,
                          cards=svc.store.reason_cards(run_id), gaps=gaps,
-                         filters=filters_text(query), partial=run.incomplete, classes=classes)
+                         filters=filters_text(query), partial=run.incomplete, classes=classes,
+                         lobstr_warning=run.record.plan_warning)
     if fmt == "txt":
         return Response(text, mimetype="text/plain")
     return render_template("digest.html", page=DigestPage(

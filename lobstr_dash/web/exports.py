@@ -33,8 +33,15 @@ def tasks(run_id: str, fmt: str) -> Any:
         "missing_positions": [list(r) for r in run.missing_ranges],
         "fetched_at": run.record.fetched_at,
         "page_url": url_for("run.page", run_id=run_id, _external=False),
+        "lobstr_warning": run.record.plan_warning,
+        "not_returned_by_lobstr": run.plan_limited_rows,
     }
     records = (task_record(row) for row in svc.store.iter_matching(run_id, query))
-    return formats.export(fmt, formats.Export(records, "tasks", CSV_COLUMNS,
-                                              f"run-{run_id}-tasks.csv", head=head,
-                                              complete=complete))
+    response = formats.export(fmt, formats.Export(records, "tasks", CSV_COLUMNS,
+                                                  f"run-{run_id}-tasks.csv", head=head,
+                                                  complete=complete))
+    if run.record.plan_warning:
+        # The CSV has no room for it in the body: lobstr's warning travels as a header.
+        response.headers["X-Lobstr-Warning"] = run.record.plan_warning.encode(
+            "ascii", "replace").decode("ascii").replace("\r", " ").replace("\n", " ")
+    return response

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from flask import url_for
+from flask import current_app
 from markupsafe import Markup
 
 from ..domain import gapclass
@@ -34,9 +34,8 @@ from .alertbadge import AlertBadge
 from .alertbadge import alert_badge
 from .inputs import InputColumn
 from .inputs import input_column
-from .links import QueryLinks
+from .runlinks import RunLinks
 from .querystring import is_run_id
-from .querystring import query_args
 from .services import services
 
 #: Table columns: sort key, header label, numeric (right-aligned).
@@ -121,38 +120,6 @@ def build_facets(summary: RunSummary, query: TaskQuery) -> list[Facet]:
             Facet("Done reason", values("reason", reasons_counts, query.reasons))]
 
 
-class RunLinks:
-    """Every link of the run page, built from the run and the current query."""
-
-    def __init__(self, run_id: str, query: TaskQuery, seen: str, squid: str | None) -> None:
-        self.run_id = run_id
-        #: The page with the current query, changed: `links.page(sort="gap", page=None)`.
-        self.page = QueryLinks("run.page", query_args(query), run_id=run_id)
-        #: The status poll: the filters come from the form (hx-include), so they are never stale.
-        self.status_poll = url_for("run.page", run_id=run_id, seen=seen)
-        self.clear = url_for("run.page", run_id=run_id)
-        self.refresh = url_for("run.refresh", run_id=run_id)
-        self.raw_api = url_for("api.runtasks", run=run_id, page=1, limit=100)
-        self.digest = url_for("digest.page", run_id=run_id)
-        self.previous = url_for("compare.previous", run_id=run_id)
-        self.glossary = url_for("glossary.page")
-        self.squid_runs = url_for("squids.runs", squid_id=squid) if squid else None
-        everything = query_args(query, page=None)
-        self.exports = {fmt: url_for("exports.tasks", run_id=run_id, fmt=fmt, **everything)
-                        for fmt in ("csv", "json")}
-        kit = query_args(query, page=None, sort=None, dir=None)
-        self.requeue = {fmt: url_for("requeue.kit", run_id=run_id, fmt=fmt, **kit)
-                        for fmt in ("csv", "txt")}
-
-    def reason(self, code: str | None) -> str:
-        """The whole run's task table filtered to one done_reason (the reason cards)."""
-        return url_for("run.page", run_id=self.run_id, reason=[code or NO_REASON])
-
-    def cause(self, key: str) -> str:
-        """The whole run's task table filtered to one gap class (the verdict)."""
-        return url_for("run.page", run_id=self.run_id, **{"class": [key]})
-
-
 @dataclass(frozen=True)
 class RunPage:
     """Everything the run page and its parts show; templates only read it."""
@@ -175,6 +142,24 @@ class RunPage:
     requeue_count: int | None = None
     #: The alert badge: rules that fired for this run (None when none did).
     alert: AlertBadge | None = None
+    #: Seconds lobstr asked us to wait before the next page (its Retry-After), while loading.
+    rate_wait: float = 0.0
+    #: LOBSTR_ACTIONS: resurrect and retry may be offered.
+    actions: bool = False
+
+    @property
+    def can_resurrect(self) -> bool:
+        """Offer to resurrect: actions on, and lobstr says the run ended aborted."""
+        details = self.info.info.run
+        return (self.actions and details is not None and details.done_reason == "aborted"
+                and details.is_terminal and not self.run.loading and not self.run.record.is_live)
+
+    @property
+    def can_retry(self) -> bool:
+        """Offer to retry tasks: actions on, and the run (in lobstr and here) has ended."""
+        details = self.info.info.run
+        return (self.actions and details is not None and details.is_terminal
+                and not self.run.loading and not self.run.record.is_live)
     #: The part rendered alone for htmx ("run-status" or "tasks"); it then also carries the
     #: filter panel, swapped out of band, so the panel is redrawn with every part.
     part: str | None = None
@@ -257,7 +242,9 @@ def build_run_page(run_id: str, query: TaskQuery, run: LoadedRun, info: RunInfoA
     page = RunPage(run_id=run_id, query=query, run=run, info=info, tasks=tasks, verdict=verdict,
                    facets=build_facets(summary, query), inputs=input_column(tasks.rows),
                    links=links, live_refresh_seconds=live_refresh_seconds, previous_run=previous,
-                   alert=alert_badge(run_id))
+                   alert=alert_badge(run_id),
+                   rate_wait=svc.client.limiter.pause_left("runtasks") if run.loading else 0.0,
+                   actions=bool(current_app.config.get("LOBSTR_ACTIONS")))
     if not with_table_extras:
         return page
     return replace(page, cards=store.reason_cards(run_id), charts=_charts(run_id, query, links),
