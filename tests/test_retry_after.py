@@ -10,6 +10,7 @@ from lobstr_dash import create_app
 from lobstr_dash.fake import FaultRule
 from lobstr_dash.fake import synthetic_run_id
 from support import TOKEN
+from support import make_rows
 from support import dashboard_config
 
 RUN = synthetic_run_id("retry-after-450")
@@ -68,8 +69,25 @@ def test_a_free_plan_cap_is_named_and_never_a_failed_page(served_fake: Any, tmp_
     assert "300 of 450 tasks were not returned by lobstr (plan limit)" in text
     assert "Retry the missing rows" not in page.get_data(as_text=True)
     assert "kept failing" not in text
+    # The verdict never says "nothing missing" of tasks it cannot see.
+    verdict = soup(page).select_one("#verdict-title").get_text(" ", strip=True)
+    assert verdict.endswith("results missing 150 of 450 tasks")  # the badge: what it covers
+    assert "lobstr did not return 300 of the run's 450 tasks" in text
     digest = client.get(f"/runs/{RUN}/digest.txt").get_data(as_text=True)
     assert "Export limit reached" in digest
     csv_answer = client.get(f"/runs/{RUN}/tasks.csv")
     assert csv_answer.headers["X-Lobstr-Warning"].startswith("Export limit reached")
     assert csv_answer.get_data(as_text=True).count("\r\n") == 151
+
+
+def test_a_capped_run_whose_returned_tasks_are_whole_is_not_called_complete(
+        served_fake: Any, tmp_path: Any) -> None:
+    fake, base_url = served_fake(tokens={TOKEN}, plan_cap=100)
+    fake.add_run(RUN, make_rows(RUN, 250, short_every=0))
+    app = create_app(dashboard_config(None, str(tmp_path), base_url=base_url))
+    page = app.test_client().get(f"/runs/{RUN}")
+    verdict = soup(page).select_one("section.verdict")
+    assert "verdict-limited" in verdict["class"]
+    assert verdict.select_one("#verdict-title").get_text(" ", strip=True) == (
+        "Nothing missing in the 100 tasks lobstr returned")
+    assert "lobstr did not return 150 of the run's 250 tasks" in verdict.get_text(" ", strip=True)

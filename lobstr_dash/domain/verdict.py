@@ -83,6 +83,8 @@ class Verdict:
     estimate: Estimate | None = None
     #: lobstr's own estimate of the time left, in seconds, for a run still running.
     eta_seconds: float | None = None
+    #: Tasks lobstr did not return because of the account's plan cap: the figures cannot see them.
+    hidden_tasks: int = 0
 
     @property
     def missing(self) -> int:
@@ -118,8 +120,9 @@ def causes_of(rows: Iterable[ShortfallRow], missing: int, tasks_short: int) -> t
 
 
 def build(summary: RunSummary, rows: Iterable[ShortfallRow], *, partial: bool,
-          info: RunInfo | None = None) -> Verdict:
-    """The verdict for a run's summary and its shortfall rows (`partial`: not every task read)."""
+          info: RunInfo | None = None, hidden_tasks: int = 0) -> Verdict:
+    """The verdict for a run's summary and its shortfall rows (`partial`: not every task read;
+    `hidden_tasks`: tasks lobstr's plan cap kept back)."""
     causes, share_of = causes_of(rows, summary.missing, summary.tasks_short)
     stats = info.stats if info else None
     estimate = None
@@ -136,7 +139,8 @@ def build(summary: RunSummary, rows: Iterable[ShortfallRow], *, partial: bool,
         state = COMPLETE
     eta = parse_duration(stats.eta) if state == RUNNING and stats is not None and stats.eta else None
     return Verdict(state=state, summary=summary, causes=causes, share_of=share_of,
-                   partial=partial, estimate=estimate, eta_seconds=eta)
+                   partial=partial, estimate=estimate, eta_seconds=eta,
+                   hidden_tasks=hidden_tasks)
 
 
 def _finished(info: RunInfo | None, default: bool = False) -> bool:

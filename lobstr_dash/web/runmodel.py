@@ -233,7 +233,7 @@ def build_run_page(run_id: str, query: TaskQuery, run: LoadedRun, info: RunInfoA
         query = replace(query, page=tasks.page)
     summary = run.summary
     verdict = verdicts.build(summary, store.shortfall(run_id), partial=run.incomplete,
-                             info=info.info)
+                             info=info.info, hidden_tasks=run.plan_limited_rows)
     links = RunLinks(run_id, query, run.seen, info.info.squid)
     previous = UNKNOWN
     squid = info.info.squid
