@@ -93,6 +93,7 @@ def before_request() -> Response | None:
     if request.endpoint == "runtasks":
         # Tests hold pages back (a load in flight) or change a run between pages.
         if state.hold is not None:
+            state.note_held()
             state.hold.wait(10)
         if state.before_page is not None:
             state.before_page(g.fake_run, g.fake_page)

@@ -51,6 +51,8 @@ class FakeState:
         self._requests: list[RequestRecord] = []
         #: While set to an unset Event, runtasks answers wait for it (up to 10 s): a load in flight.
         self.hold: threading.Event | None = None
+        #: runtasks requests that reached `hold` (answered or still waiting).
+        self.held = 0
         #: Called with (run, page) before each runtasks answer: lets a test change the run meanwhile.
         self.before_page: Callable[[str | None, int | None], None] | None = None
 
@@ -64,6 +66,11 @@ class FakeState:
         """A snapshot of the request log, oldest first."""
         with self._lock:
             return list(self._requests)
+
+    def note_held(self) -> None:
+        """A runtasks request reached the test's hold."""
+        with self._lock:
+            self.held += 1
 
     def count(self, endpoint: str | None = None, run: str | None = None,
               page: int | None = None, status: int | None = None) -> int:
