@@ -231,7 +231,14 @@ def test_metrics_add_up_over_gunicorn_workers(tmp_path: Path) -> None:
             if len(pids) >= 2:
                 break
         assert len(pids) == 2, "only one worker ever answered"
-        # Every scrape, whichever worker answers it, counts the requests of both.
+        # A request is counted when its answer is closed, a moment after the client has it:
+        # wait (bounded) until the last one is in, then every scrape, whichever worker answers
+        # it, counts the requests of both.
+        deadline = time.monotonic() + 10
+        while value(parse(http_get(base + "/metrics").decode()), "lobstr_dash_http_requests_total",
+                    route="/healthz", method="GET", status="200") != sent:
+            assert time.monotonic() < deadline, "the counts never added up"
+            time.sleep(0.05)
         for _ in range(6):
             samples = parse(http_get(base + "/metrics").decode())
             assert value(samples, "lobstr_dash_http_requests_total", route="/healthz", method="GET",
