@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 
 from lobstr_dash import create_app
+from alertkit import JsonSink
 from support import FakeLobstr
 from support import dashboard_config
 
@@ -98,3 +99,11 @@ def app(make_app: Callable[..., Flask]) -> Flask:
 def client(app: Flask) -> Any:
     """A test client of that app."""
     return app.test_client()
+
+
+@pytest.fixture
+def sink() -> Iterator[JsonSink]:
+    """A local HTTP server that receives Apprise's json:// notifications."""
+    server = JsonSink()
+    yield server
+    server.close()

@@ -25,13 +25,6 @@ from support import TOKEN
 from support import dashboard_config
 
 
-@pytest.fixture
-def sink() -> Iterator[JsonSink]:
-    server = JsonSink()
-    yield server
-    server.close()
-
-
 def test_webhook_set_configures_lobstr_and_prints_its_answer(served_fake: Any, monkeypatch: Any,
                                                              capsys: Any) -> None:
     fake, base_url = served_fake()

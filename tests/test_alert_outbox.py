@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 
 from alertkit import JsonSink
 from alertkit import SmtpSink
@@ -25,15 +23,8 @@ FACTS = RunFacts(run_id=RUN, squid_id="sq", squid_name="Maps", status="done",
 FINDING = ("completeness", "warning", "collected 71.2 % of the expected results")
 
 
-@pytest.fixture
-def sink() -> Iterator[JsonSink]:
-    server = JsonSink()
-    yield server
-    server.close()
-
-
 def compose(facts: RunFacts, fired: Any) -> messages.Message:
-    return messages.render(facts, [messages.FiredRule(*f) for f in fired], "https://dash.example.com")
+    return messages.render(facts, [messages.Finding(*f) for f in fired], "https://dash.example.com")
 
 
 def outbox(tmp_path: Any, clock: Any, urls: list[str], owner: str = "host:1:a") -> Deliverer:

@@ -143,7 +143,7 @@ def test_messages_read_well_as_text_and_markdown() -> None:
     run = facts(missing=865, tasks_short=10, squid_name="Maps *bold* [x](y)",
                 reasons=(ReasonShare("run_aborted", 865, 1.0, 10, reasons.USER),))
     finding = evaluate(run, RuleSet().for_squid("sq")).findings[0]
-    message = messages.render(run, [messages.FiredRule(finding.rule, finding.severity,
+    message = messages.render(run, [messages.Finding(finding.rule, finding.severity,
                                                        finding.summary)], None)
     assert message.title.startswith(f"[warning] lobstr run {RUN[:8]} of Maps")
     assert "865 results missing (91.3 % complete)" in message.title

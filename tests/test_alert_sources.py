@@ -24,13 +24,6 @@ def run_id(n: int) -> str:
 
 
 @pytest.fixture
-def sink() -> Iterator[JsonSink]:
-    server = JsonSink()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def alert_app(make_app: Callable[..., Flask], sink: JsonSink,
               fake_clock: Any) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []

@@ -27,13 +27,6 @@ OTHER_RUN = "c39b1922a5424c3c84a7cb2ec731bc5f"
 
 
 @pytest.fixture
-def sink() -> Iterator[JsonSink]:
-    server = JsonSink()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def alert_app(make_app: Callable[..., Flask], sink: JsonSink) -> Iterator[Callable[..., Flask]]:
     """Dashboards with webhooks on, sending to the sink; their workers stopped afterwards."""
     apps: list[Flask] = []

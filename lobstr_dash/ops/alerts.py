@@ -94,7 +94,7 @@ def build_alerting(config: dict[str, Any], client: LobstrClient, store: Store, r
     public_url = config.get("PUBLIC_URL")
 
     def compose(facts: RunFacts, fired: Sequence[tuple[str, str, str]]) -> messages.Message:
-        return messages.render(facts, [messages.FiredRule(*f) for f in fired], public_url)
+        return messages.render(facts, [messages.Finding(*f) for f in fired], public_url)
 
     history = History(lists, store, client, is_run_id)
     hooks = HookHandler(client, store, runs, lists, history, rules, channels, owner=owner,

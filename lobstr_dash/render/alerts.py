@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from ..domain import reasons
 from ..domain import rules as alert_rules
+from ..domain.rulecheck import Finding
 from ..domain.rulecheck import ReasonShare
 from ..domain.rulecheck import RunFacts
 from ..domain.rulecheck import worst
+
 from .digest import md_code
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
@@ -28,15 +30,6 @@ def md_text(text: str) -> str:
     sink, a channel that shows Markdown as is) reads as plainly as the rendered one.
     """
     return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
-@dataclass(frozen=True)
-class FiredRule:
-    """A rule that fired for the run: its key, severity and sentence."""
-
-    rule: str
-    severity: str
-    summary: str
 
 
 @dataclass(frozen=True)
@@ -97,7 +90,7 @@ def _reason_label(share: ReasonShare) -> str:
             f" — {group.lower()}")
 
 
-def render(facts: RunFacts, fired: Sequence[FiredRule], public_url: str | None) -> Message:
+def render(facts: RunFacts, fired: Sequence[Finding], public_url: str | None) -> Message:
     """The message for some rules a run broke."""
     severity = worst([f.severity for f in fired])
     short_id = facts.run_id[:8]
@@ -144,7 +137,7 @@ def sample(public_url: str | None) -> Message:
                      tasks_short=14, account_tasks=9,
                      reasons=(ReasonShare("cookies_expired", 360, 0.75, 9, reasons.ACCOUNT),
                               ReasonShare("website_inaccessible", 120, 0.25, 5, reasons.SITE)))
-    fired = [FiredRule(alert_rules.COMPLETENESS, alert_rules.WARNING,
+    fired = [Finding(alert_rules.COMPLETENESS, alert_rules.WARNING,
                        "collected 88.0 % of the expected results (480 of 4,000 missing), "
                        "under the 95 % threshold")]
     message = render(facts, fired, public_url)
