@@ -76,6 +76,13 @@ DEFAULTS: dict[str, Any] = {
     # Rows per page of the task table: enough to scan, small enough to render in milliseconds.
     "TASKS_PER_PAGE": 100,
     "DATA_DIR": "data",
+    # Unset: the store, leases, rate-limit windows, outbox and audit log live in SQLite files under
+    # DATA_DIR (one machine). postgresql://user:pass@host/db: all of that is shared through
+    # PostgreSQL, so several replicas serve one team with one cache and one rate budget.
+    "DATABASE_URL": None,
+    # Connections per process in the PostgreSQL pool: a page view holds one for milliseconds, a
+    # load one per page write; 10 covers a worker's threads without crowding max_connections.
+    "DATABASE_POOL_SIZE": 10,
     # Demo mode only: simulated upstream latency, so progressive loading is visible.
     "DEMO_LATENCY_MS": 40,
     "PORT": 8000,
@@ -164,6 +171,8 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "EXPORT_WAIT_SECONDS": ("EXPORT_WAIT_SECONDS", float),
     "FINISHED_RECHECK_SECONDS": ("FINISHED_RECHECK_SECONDS", float),
     "DATA_DIR": ("DATA_DIR", str),
+    "DATABASE_URL": ("DATABASE_URL", str),
+    "DATABASE_POOL_SIZE": ("DATABASE_POOL_SIZE", int),
     "DEMO_LATENCY_MS": ("DEMO_LATENCY_MS", int),
     "PORT": ("PORT", int),
     "AUTH_USERS": ("AUTH_USERS", str),
@@ -255,6 +264,12 @@ def validate(config: Mapping[str, Any]) -> None:
         raise ConfigError("LOBSTR_PAGE_SIZE must be between 1 and 100 (lobstr's maximum)")
     if int(config["LOBSTR_RATE_LIMIT"]) < 0:
         raise ConfigError("LOBSTR_RATE_LIMIT must be 0 (off) or a positive number per minute")
+    url = config.get("DATABASE_URL")
+    if url and not re.match(r"postgres(ql)?://", str(url)):
+        # Never echo the value: it may hold a password.
+        raise ConfigError("DATABASE_URL must be a postgresql:// address (unset: SQLite under DATA_DIR)")
+    if int(config.get("DATABASE_POOL_SIZE") or 0) < 1:
+        raise ConfigError("DATABASE_POOL_SIZE must be a positive number")
     if int(config["PROXY_FIX"]) < 0:
         raise ConfigError("PROXY_FIX must be 0 (off) or the number of proxies in front")
     header = config.get("AUTH_PROXY_HEADER")

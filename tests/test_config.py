@@ -216,3 +216,19 @@ def test_nan_from_the_environment_is_refused(clean_env, variable) -> None:
 def test_a_negative_backoff_base_is_refused(clean_env) -> None:
     with pytest.raises(ConfigError, match="LOBSTR_BACKOFF_BASE"):
         build_config({"LOBSTR_BACKOFF_BASE": -1.0})
+
+
+def test_database_url_unset_means_sqlite_under_data_dir(clean_env) -> None:
+    assert build_config()["DATABASE_URL"] is None
+
+
+def test_database_url_from_the_environment_selects_postgresql(clean_env) -> None:
+    clean_env.setenv("DATABASE_URL", "postgresql://dash:pw@db:5432/dash")
+    assert build_config()["DATABASE_URL"] == "postgresql://dash:pw@db:5432/dash"
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused_without_echoing_it(clean_env) -> None:
+    with pytest.raises(ConfigError) as raised:
+        build_config({"DATABASE_URL": "mysql://dash:s3cret@db/dash"})
+    assert "postgresql://" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
