@@ -18,6 +18,8 @@ from lobstr_dash import create_app
 from alertkit import JsonSink
 from support import FakeLobstr
 from support import dashboard_config
+from pgcluster import Cluster
+from pgcluster import bin_dir
 
 
 class FakeClock:
@@ -107,3 +109,29 @@ def sink() -> Iterator[JsonSink]:
     server = JsonSink()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for this test process (skipped without the binaries)."""
+    bindir = bin_dir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql): the PostgreSQL "
+                    "variants of the store tests are SKIPPED")
+    cluster = Cluster(bindir)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """The URL of a new empty PostgreSQL database, for one test."""
+    return pg_cluster.database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Run a test on each engine: None (SQLite under DATA_DIR) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_url")
