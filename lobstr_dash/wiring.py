@@ -89,7 +89,8 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
     limiter = SlidingWindowLimiter(int(config["LOBSTR_RATE_LIMIT_OTHER"]),
                                    float(config["LOBSTR_RATE_WINDOW"]),
                                    limits={"runtasks": runtasks_limit, "tasks": runtasks_limit},
-                                   book=SharedWindows(data_dir / "ratelimit.sqlite3", clock=clock),
+                                   book=SharedWindows(data_dir / "ratelimit.sqlite3", clock=clock,
+                                                      database_url=config.get("DATABASE_URL")),
                                    on_wait=observers.rate_limit_wait, **pacing)
     demo_runs: list[Any] = []
     demo_webhook_squids: tuple[str, ...] = ()
@@ -122,8 +123,11 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
         max_body_bytes=int(config["LOBSTR_MAX_PAGE_BYTES"]),
         request_slots=int(config["LOBSTR_REQUEST_SLOTS"]))
     # STORE_MAX_PAGES (tests only): SQLite's max_page_count, so a full disk is real SQLITE_FULL.
+    # DATABASE_URL: one PostgreSQL store for every replica; unset, a SQLite file in DATA_DIR.
     store = Store(data_dir / "lobstr-dash.sqlite3", clock=clock,
-                  max_pages=config.get("STORE_MAX_PAGES"))
+                  max_pages=config.get("STORE_MAX_PAGES"),
+                  database_url=config.get("DATABASE_URL"),
+                  pool_size=int(config.get("DATABASE_POOL_SIZE") or 10))
     loader = Loader(client, store, concurrency=int(config["LOBSTR_CONCURRENCY"]),
                     page_size=int(config["LOBSTR_PAGE_SIZE"]),
                     lease_seconds=float(config["LOAD_LEASE_SECONDS"]),

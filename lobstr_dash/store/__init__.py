@@ -1,6 +1,7 @@
-"""The store: the only code that opens SQLite connections or writes SQL.
+"""The store: the only code that opens database connections or writes SQL.
 
-`Store` is one object over one file, made of one class per job: the load ledger, task queries,
+`Store` is one object over one SQLite file, or over one PostgreSQL database (DATABASE_URL) that
+several replicas share, made of one class per job: the load ledger, task queries,
 aggregates, comparisons of two runs, the run-info records and the audit log of actions. They
 share the connection helper (`db.py`) and one cache of finished-load figures (`figures.py`).
 """
@@ -32,6 +33,8 @@ from .outbox import AlertRecord
 from .outbox import Outbox
 from .outbox import VerdictRecord
 from .pairs import Pairs
+from .pgschema import migrate_pg
+from .pgschema import schema_version_pg
 from .runinfo import RunInfoRecord
 from .runinfo import RunInfoRecords
 from .tasks import SORT_COLUMNS
@@ -45,24 +48,44 @@ __all__ = ["MIGRATIONS", "NO_CHANNEL", "SORT_COLUMNS", "ActionRecord", "AlertFil
 
 class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, AuditLog, HookRecords,
             Outbox):
-    """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
+    """The SQLite file under DATA_DIR (one connection per thread, WAL so readers never wait),
+    or with `database_url` a PostgreSQL database shared by every replica (pooled connections)."""
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time, *,
-                 max_pages: int | None = None) -> None:
-        self.db = Database(path, max_pages=max_pages)
+                 max_pages: int | None = None, database_url: str | None = None,
+                 pool_size: int = 10) -> None:
         self.clock = clock
-        self.path = self.db.path
         self.figures = FiguresCache()
+        if database_url:
+            from .pg import PgDatabase  # psycopg is only imported when PostgreSQL is asked for
+
+            self.db = PgDatabase(database_url, pool_size=pool_size)  # type: ignore[assignment]
+            self.path = Path(path)
+            migrate_pg(self.db)
+            return
+        self.db = Database(path, max_pages=max_pages)
+        self.path = self.db.path
         try:
             migrate(self.db.connection())
         except Exception as exc:  # a corrupt file is rebuilt; anything else stops the start
             if self.guard(exc) != "corrupt":
                 raise
 
+    @property
+    def engine(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return getattr(self.db, "engine", "sqlite")
+
     def schema_version(self) -> int:
-        """Return the schema version recorded in the file."""
+        """Return the schema version recorded in the database."""
+        if self.engine == "postgresql":
+            return schema_version_pg(self.db)
         return int(self.db.connection().execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
         """Close this thread's connection."""
         self.db.close()
+
+    def shutdown(self) -> None:
+        """Close every connection (PostgreSQL's pool; SQLite: this thread's)."""
+        getattr(self.db, "shutdown", self.db.close)()

@@ -164,7 +164,7 @@ def _timeline(conn: sqlite3.Connection, run_id: str, task_filter: TaskFilter, *,
         " SELECT position, started_at, ended_at, gap_class, rn FROM ("
         "  SELECT position, started_at, ended_at, gap_class,"
         "  row_number() OVER (ORDER BY started_at, position) AS rn"
-        f"  FROM tasks WHERE {where} AND started_at IS NOT NULL)"
+        f"  FROM tasks WHERE {where} AND started_at IS NOT NULL) AS numbered"
         # Row rn is kept when rn·S/T crosses an integer: exactly min(S, T) rows, evenly spread.
         " WHERE (rn * ?) / ? != ((rn - 1) * ?) / ? ORDER BY rn) AS s"
         # INDEXED BY: without statistics SQLite may scan the whole run once per kept row.

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from .db import Database
 
-_COLUMNS = "id, at, user, action, run_id, runtask_id, outcome, status, code, message"
+#: "user" quoted: a reserved word in PostgreSQL (current_user), a plain name in SQLite.
+_COLUMNS = 'id, at, "user", action, run_id, runtask_id, outcome, status, code, message'
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,10 @@ class AuditLog:
         """Write one action down (before anyone is told its outcome) and return it."""
         at = self.clock()
         with self.db.transaction(immediate=True) as conn:
-            cursor = conn.execute(
-                f"INSERT INTO actions ({_COLUMNS.partition(', ')[2]}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (at, user, action, run_id, runtask_id, outcome, status, code, message))
-            action_id = int(cursor.lastrowid or 0)
+            action_id = int(conn.execute(
+                f"INSERT INTO actions ({_COLUMNS.partition(', ')[2]}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
+                (at, user, action, run_id, runtask_id, outcome, status, code, message)).fetchone()[0])
         return ActionRecord(action_id, at, user, action, run_id, runtask_id, outcome, status, code,
                             message)
 

@@ -136,6 +136,11 @@ class Database:
             conn.execute("COMMIT")
 
     @contextmanager
+    def pinned(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for a block (its temporary tables live on)."""
+        yield self.connection()
+
+    @contextmanager
     def dedicated(self) -> Iterator[sqlite3.Connection]:
         """A connection of its own for a long read (an export), closed when the block ends."""
         conn = connect(self.path)

@@ -87,8 +87,11 @@ class Health:
         try:
             with self.db.transaction(immediate=True) as conn:
                 conn.execute("SELECT count(*) FROM runs WHERE run_id = ''").fetchone()
-                conn.execute("INSERT OR REPLACE INTO health (id, checked_at) VALUES (1, ?)",
-                             (self.clock(),))
+                conn.execute("INSERT INTO health (id, checked_at) VALUES (1, ?) ON CONFLICT (id)"
+                             " DO UPDATE SET checked_at = excluded.checked_at", (self.clock(),))
+                if getattr(self.db, "engine", "sqlite") != "sqlite":
+                    return  # PostgreSQL's server watches its own disk
+
                 # A write that fits in a page already there succeeds on a full disk: also ask
                 # whether the file can still grow at all.
                 pages, ceiling, size = (conn.execute(f"PRAGMA {name}").fetchone()[0]

@@ -34,6 +34,13 @@ _UPSERT = (
     " ON CONFLICT (run_id, id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in WRITE_COLUMNS if c not in ("run_id", "id")))
 
+#: A page's outcome replaces what an earlier attempt recorded (both engines accept this upsert).
+_PAGE_UPSERT = (
+    "INSERT INTO pages (run_id, page, generation, state, rows, error, fetched_at, fault)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, page) DO UPDATE SET"
+    " generation = excluded.generation, state = excluded.state, rows = excluded.rows,"
+    " error = excluded.error, fetched_at = excluded.fetched_at, fault = excluded.fault")
+
 _LIVE_MARKS = ",".join("?" * len(LIVE_STATUSES))
 _LIVE_VALUES = tuple(sorted(LIVE_STATUSES))
 
@@ -157,10 +164,8 @@ class Ledger:
             records.append(_record(run_id, task, (page - 1) * page_size + index + 1))
         with self.db.transaction(immediate=True) as conn:
             conn.executemany(_UPSERT, records)
-            conn.execute(
-                "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error,"
-                " fetched_at) VALUES (?, ?, ?, 'done', ?, NULL, ?)",
-                (run_id, page, generation, len(records), now))
+            conn.execute(_PAGE_UPSERT, (run_id, page, generation, "done", len(records), None, now,
+                                        None))
             conn.execute("UPDATE runs SET lease_until = ? WHERE run_id = ? AND owner = ?",
                          (now + lease_seconds, run_id, owner))
         return len(records)
@@ -189,9 +194,7 @@ class Ledger:
                   fault: str = "lobstr") -> None:
         """Record that a page could not be loaded (after its retries), and whose fault that is."""
         self.db.connection().execute(
-            "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error,"
-            " fetched_at, fault) VALUES (?, ?, ?, 'failed', 0, ?, ?, ?)",
-            (run_id, page, generation, error[:500], self.clock(), fault))
+            _PAGE_UPSERT, (run_id, page, generation, "failed", 0, error[:500], self.clock(), fault))
 
     def drop_pages_after(self, run_id: str, generation: int, last_page: int) -> None:
         """Forget failed pages past the end of a run's list (lobstr claimed more than it had)."""
@@ -199,8 +202,10 @@ class Ledger:
             "DELETE FROM pages WHERE run_id = ? AND generation = ? AND page > ? AND state = 'failed'",
             (run_id, generation, last_page))
         self.db.connection().execute(
-            "UPDATE runs SET total_pages = min(total_pages, ?) WHERE run_id = ?",
-            (last_page, run_id))
+            "UPDATE runs SET total_pages = CASE WHEN total_pages IS NULL OR total_pages < ?"
+            " THEN total_pages ELSE ? END"
+            " WHERE run_id = ?",
+            (last_page, last_page, run_id))
 
     def finish(self, run_id: str, owner: str) -> None:
         """Close a load: done or partial by its failed pages, and whether tasks are still live."""

@@ -54,7 +54,7 @@ def _pairs_cte(a: str, b: str) -> tuple[str, list[Any]]:
             dense_rank() OVER (PARTITION BY ta.task ORDER BY tb.id) AS j
         FROM tasks AS ta JOIN tasks AS tb INDEXED BY tasks_task
             ON tb.run_id = ? AND tb.task = ta.task
-        WHERE ta.run_id = ?) WHERE i = j),
+        WHERE ta.run_id = ?) AS ranked WHERE i = j),
     ar AS (SELECT id, params_key FROM tasks WHERE run_id = ? AND id NOT IN (SELECT a_id FROM by_task)),
     br AS (SELECT id, params_key FROM tasks WHERE run_id = ? AND id NOT IN (SELECT b_id FROM by_task)),
     by_params AS (SELECT a_id, b_id FROM (
@@ -64,7 +64,7 @@ def _pairs_cte(a: str, b: str) -> tuple[str, list[Any]]:
         FROM tasks AS ta JOIN tasks AS tb INDEXED BY tasks_params_key
             ON tb.run_id = ? AND tb.params_key = ta.params_key
         WHERE ta.run_id = ? AND ta.id IN (SELECT id FROM ar) AND tb.id IN (SELECT id FROM br))
-        WHERE i = j),
+        AS ranked WHERE i = j),
     pairs AS (
         SELECT a_id, b_id, 'task' AS via FROM by_task
         UNION ALL SELECT a_id, b_id, 'params' FROM by_params
@@ -135,23 +135,23 @@ class Pairs:
         The pairing runs once per request, into a temporary table of this connection (temporary
         tables live outside the store file: no write lock), and both answers read that table.
         """
-        conn = self.db.connection()
-        cte, cte_args = _pairs_cte(a, b)
-        where, args = _filter_sql(a, b, query, with_kinds=False)
-        table = f"temp.pairs_{uuid.uuid4().hex}"
-        conn.execute(f"CREATE TABLE {table} AS {cte} SELECT * FROM cmp{where}", cte_args + args)
-        try:
-            counts = {key: 0 for key in changes.KINDS}
-            for kind, n in conn.execute(f"SELECT kind, count(*) FROM {table} GROUP BY kind"):
-                counts[kind] = n
-            matching = sum(n for k, n in counts.items() if not query.kinds or k in query.kinds)
-            pages = max(1, -(-matching // query.per_page))
-            page = min(max(1, query.page), pages)
-            kinds = (f" WHERE kind IN ({','.join('?' * len(query.kinds))})" if query.kinds else "")
-            rows = conn.execute(f"SELECT * FROM {table}{kinds} ORDER BY {_order(query)} LIMIT ? OFFSET ?",
-                                [*query.kinds, query.per_page, (page - 1) * query.per_page]).fetchall()
-        finally:
-            conn.execute(f"DROP TABLE {table}")
+        with self.db.pinned() as conn:
+            cte, cte_args = _pairs_cte(a, b)
+            where, args = _filter_sql(a, b, query, with_kinds=False)
+            table = f"temp.pairs_{uuid.uuid4().hex}"
+            conn.execute(f"CREATE TABLE {table} AS {cte} SELECT * FROM cmp{where}", cte_args + args)
+            try:
+                counts = {key: 0 for key in changes.KINDS}
+                for kind, n in conn.execute(f"SELECT kind, count(*) FROM {table} GROUP BY kind"):
+                    counts[kind] = n
+                matching = sum(n for k, n in counts.items() if not query.kinds or k in query.kinds)
+                pages = max(1, -(-matching // query.per_page))
+                page = min(max(1, query.page), pages)
+                kinds = (f" WHERE kind IN ({','.join('?' * len(query.kinds))})" if query.kinds else "")
+                rows = conn.execute(f"SELECT * FROM {table}{kinds} ORDER BY {_order(query)} LIMIT ? OFFSET ?",
+                                    [*query.kinds, query.per_page, (page - 1) * query.per_page]).fetchall()
+            finally:
+                conn.execute(f"DROP TABLE {table}")
         return ComparePage([_pair(r) for r in rows], counts, matching, page, query.per_page)
 
     def iter_pairs(self, a: str, b: str, query: CompareQuery) -> Iterator[Pair]:

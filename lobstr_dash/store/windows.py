@@ -21,10 +21,22 @@ SCHEMA = (
 
 
 class SharedWindows:
-    """A window book (see upstream/ratelimit.py) kept in `path`."""
+    """A window book (see upstream/ratelimit.py) kept in `path`, or with `database_url` in
+    PostgreSQL, so every replica shares one budget (and one pause after a Retry-After)."""
 
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time, *,
+                 database_url: str | None = None) -> None:
         self.clock = clock
+        if database_url:
+            from .pg import WINDOWS_WRITE_LOCK
+            from .pg import PgDatabase
+            from .pgschema import migrate_pg
+
+            # A pool of its own and a lock of its own: a slot never waits behind a page write.
+            self.db = PgDatabase(database_url, pool_size=4,  # type: ignore[assignment]
+                                 write_lock=WINDOWS_WRITE_LOCK)
+            migrate_pg(self.db)
+            return
         self.db = Database(path)
         with self.db.transaction(immediate=True) as conn:
             for statement in SCHEMA:
@@ -51,7 +63,7 @@ class SharedWindows:
         until = self.clock() + max(0.0, seconds)
         with self.db.transaction(immediate=True) as conn:
             conn.execute("INSERT INTO pauses (key, until) VALUES (?, ?) ON CONFLICT (key)"
-                         " DO UPDATE SET until = max(until, excluded.until)", (key, until))
+                         " DO UPDATE SET until = max(pauses.until, excluded.until)", (key, until))
 
     def paused_for(self, key: str) -> float:
         """Seconds until any process may call this family again after a pause (0 when none)."""
