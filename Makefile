@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 WORKERS ?= auto
 PYTEST := $(BIN)/pytest -q -n $(WORKERS)
 
-.PHONY: run test lint unit quick browser screenshot bench loadtest clean image-check password htmx-if-npm
+.PHONY: run test test-pg lint unit quick browser screenshot bench loadtest clean image-check password htmx-if-npm
 
 # Everything: the runtime and the test tools (make test and the targets below it).
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -55,6 +55,11 @@ unit: $(BIN)/.installed static/htmx.min.js
 ## quick: the tests that take under a couple of seconds each (no browser, none marked slow)
 quick: $(BIN)/.installed static/htmx.min.js
 	$(PYTEST) -m "not browser and not slow"
+
+## test-pg: every test but the browser ones with each dashboard on PostgreSQL (DATABASE_URL set to
+## a throwaway cluster's database; not part of make test, which runs a subset on both engines)
+test-pg: $(BIN)/.installed static/htmx.min.js
+	TEST_ENGINE=postgresql $(PYTEST) -m "not browser"
 
 ## browser: only the browser tests (Playwright driving $(CHROMIUM)); screenshots go to test-artifacts/
 browser: $(BIN)/.installed static/htmx.min.js $(AXE)

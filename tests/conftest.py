@@ -9,6 +9,7 @@ one exact HTTP answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import os
 from typing import Any
 
 import pytest
@@ -135,3 +136,20 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(autouse=True)
+def _engine_from_environment(request: pytest.FixtureRequest) -> Iterator[None]:
+    """TEST_ENGINE=postgresql (make test-pg): every dashboard the tests build uses PostgreSQL."""
+    import support
+
+    if os.environ.get("TEST_ENGINE") != "postgresql":
+        yield
+        return
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about the SQLite file itself")
+    support.ENGINE_DATABASE_URL = request.getfixturevalue("pg_url")
+    try:
+        yield
+    finally:
+        support.ENGINE_DATABASE_URL = None

@@ -114,6 +114,10 @@ class FakeLobstr:
             stop()
 
 
+#: Set per test by conftest when TEST_ENGINE=postgresql: every dashboard_config then uses it.
+ENGINE_DATABASE_URL: str | None = None
+
+
 def dashboard_config(fake: FakeLobstr | None, data_dir: str, *, base_url: str = API,
                      **overrides: Any) -> dict[str, Any]:
     """A dashboard config against a fake: in-process (`fake` given) or over HTTP at `base_url`."""
@@ -124,5 +128,7 @@ def dashboard_config(fake: FakeLobstr | None, data_dir: str, *, base_url: str = 
     }
     if fake is not None:
         config["UPSTREAM_WSGI_APP"] = fake.app
+    if ENGINE_DATABASE_URL:
+        config["DATABASE_URL"] = ENGINE_DATABASE_URL
     config.update(overrides)
     return config

@@ -43,6 +43,7 @@ def test_a_page_nested_too_deeply_fails_alone_and_the_run_keeps_every_good_page(
 # -- the store's own failures ---------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_full_disk_is_named_as_the_dashboards_not_lobstrs(make_app: Any, upstream: Any) -> None:
     upstream.add_run(RUN, make_rows(RUN, 2000))
     # SQLite's page limit makes the disk full for real, after the schema and a few pages.
@@ -64,6 +65,7 @@ def test_a_full_disk_is_named_as_the_dashboards_not_lobstrs(make_app: Any, upstr
     assert health.status_code == 503 and health.json["store"] == "full"
 
 
+@pytest.mark.sqlite_only
 def test_a_corrupt_store_is_dropped_and_rebuilt_from_lobstr(make_app: Any, upstream: Any,
                                                            tmp_path: Path) -> None:
     upstream.add_run(RUN, make_rows(RUN, 150))
