@@ -90,6 +90,11 @@ def make_app(tmp_path: Any, upstream: FakeLobstr) -> Iterator[Callable[..., Flas
         loader = app.extensions["lobstr_dash"].loader
         for run_id in list(loader._threads):
             loader.join(run_id, 10)
+    for app in apps:  # PostgreSQL: give the pools' connections back to the cluster
+        services = app.extensions["lobstr_dash"]
+        if services.store.engine == "postgresql":
+            services.store.shutdown()
+            services.client.limiter.book.db.shutdown()
 
 
 @pytest.fixture
@@ -138,12 +143,31 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
     return request.getfixturevalue("pg_url")
 
 
+#: Modules whose tests run on both engines in `make test` (a representative subset: loading,
+#: leases and single flight, run info, the audit log, webhooks, the outbox); `make test-pg`
+#: runs every module on PostgreSQL.
+BOTH_ENGINES = {"test_loading", "test_actions", "test_runinfo", "test_webhook", "test_alert_outbox"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests of BOTH_ENGINES once per engine."""
+    if ("engine" in metafunc.fixturenames and metafunc.module.__name__ in BOTH_ENGINES
+            and os.environ.get("TEST_ENGINE") != "postgresql"):
+        metafunc.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The store engine of this test: a BOTH_ENGINES parameter, or TEST_ENGINE, or sqlite."""
+    return getattr(request, "param", None) or os.environ.get("TEST_ENGINE") or "sqlite"
+
+
 @pytest.fixture(autouse=True)
-def _engine_from_environment(request: pytest.FixtureRequest) -> Iterator[None]:
-    """TEST_ENGINE=postgresql (make test-pg): every dashboard the tests build uses PostgreSQL."""
+def _engine_of_the_test(request: pytest.FixtureRequest, engine: str) -> Iterator[None]:
+    """On PostgreSQL, every dashboard (and outbox) the test builds uses a fresh database."""
     import support
 
-    if os.environ.get("TEST_ENGINE") != "postgresql":
+    if engine != "postgresql":
         yield
         return
     if request.node.get_closest_marker("sqlite_only"):

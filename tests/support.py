@@ -132,3 +132,12 @@ def dashboard_config(fake: FakeLobstr | None, data_dir: str, *, base_url: str = 
         config["DATABASE_URL"] = ENGINE_DATABASE_URL
     config.update(overrides)
     return config
+
+
+def store_of(data_dir: Any, **kwargs: Any) -> Any:
+    """The store a dashboard with this DATA_DIR uses (PostgreSQL's when the test runs on it)."""
+    from pathlib import Path
+
+    from lobstr_dash.store import Store
+
+    return Store(Path(data_dir) / "lobstr-dash.sqlite3", database_url=ENGINE_DATABASE_URL, **kwargs)

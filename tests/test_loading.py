@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+import support
 from support import RUN
 from support import make_rows
 from helpers import soup
@@ -35,6 +36,8 @@ def fake(served_fake: Any) -> tuple[Flask, str]:
 def dashboard_config(base_url: str, data_dir: str, **overrides: Any) -> dict[str, Any]:
     config = {"LOBSTR_TOKEN": TOKEN, "LOBSTR_API_BASE": base_url, "DATA_DIR": data_dir,
               "LOAD_WAIT_SECONDS": 30.0, "EXPORT_WAIT_SECONDS": 30.0, "LOBSTR_BACKOFF_BASE": 0.01}
+    if support.ENGINE_DATABASE_URL:
+        config["DATABASE_URL"] = support.ENGINE_DATABASE_URL
     config.update(overrides)
     return config
 
@@ -70,7 +73,7 @@ def test_single_flight_across_two_processes(fake: Any, tmp_path: Any) -> None:
     for child in children:
         child.join(90)
         assert child.exitcode == 0
-    state = Store(tmp_path / "lobstr-dash.sqlite3").run_state(RUN_1500)
+    state = support.store_of(tmp_path).run_state(RUN_1500)
     assert state is not None and state.phase == "done" and state.rows_stored == 1500
     counts = fake_app.extensions["fake"]
     assert counts.count("runtasks", run=RUN_1500) == 15
@@ -220,6 +223,7 @@ def test_an_empty_page_before_the_end_is_a_failed_page(make_app: Any, upstream: 
     assert len(response.json["tasks"]) == 200 and len(rows) == 300
 
 
+@pytest.mark.sqlite_only
 def test_schema_is_versioned_and_migrates_once(tmp_path: Any) -> None:
     path = tmp_path / "store.sqlite3"
     first = Store(path)
@@ -234,6 +238,7 @@ def test_schema_is_versioned_and_migrates_once(tmp_path: Any) -> None:
     assert "raw_json" not in columns  # migration 4: task rows stay narrow for fast scans
 
 
+@pytest.mark.sqlite_only
 def test_concurrent_first_opens_of_a_new_store_migrate_once(tmp_path: Any) -> None:
     path = tmp_path / "race.sqlite3"
     errors: list[BaseException] = []

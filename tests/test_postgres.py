@@ -3,12 +3,79 @@ functions as PostgreSQL has them, and a dashboard on a real PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 
+import pytest
+
 from support import RUN
 from support import make_rows
+from lobstr_dash.store import SharedWindows
 from lobstr_dash.store import Store
+from lobstr_dash.store.pg import translate
+from lobstr_dash.store.pgschema import PG_MIGRATIONS
+
+
+@pytest.mark.parametrize(("sqlite", "postgresql"), [
+    ("SELECT a FROM t WHERE b = ? AND c IN (?, ?)", "SELECT a FROM t WHERE b = %s AND c IN (%s, %s)"),
+    ("SELECT 1 WHERE x = :now AND y::text = '?:no'", "SELECT 1 WHERE x = %(now)s AND y::text = '?:no'"),
+    ("SELECT '50%' || ?", "SELECT '50%%' || %s"),
+    ("INSERT OR IGNORE INTO hooks (a) VALUES (?)",
+     "INSERT INTO hooks (a) VALUES (%s) ON CONFLICT DO NOTHING"),
+    ("SELECT a FROM t WHERE +status IN (?) AND (a + b) > 1",
+     "SELECT a FROM t WHERE status IN (%s) AND (a + b) > 1"),
+    ("SELECT x FROM tasks AS t INDEXED BY tasks_position ON t.a = 1", "SELECT x FROM tasks AS t  ON t.a = 1"),
+    ("SELECT min(?, CAST((c - ?) / ? AS INTEGER)) AS b", "SELECT min(%s, trunc((c - %s) / %s)::bigint) AS b"),
+    ("CREATE TABLE temp.pairs_ab AS SELECT 1", "CREATE TABLE pg_temp.pairs_ab AS SELECT 1"),
+])
+def test_the_few_sqlite_spellings_are_translated(sqlite: str, postgresql: str) -> None:
+    assert translate(sqlite) == postgresql
+
+
+def test_sqlite_functions_mean_the_same_on_postgresql(pg_url: str) -> None:
+    store = Store("unused", database_url=pg_url)
+    row = store.db.connection().execute(
+        "SELECT instr('abcdef', 'cd'), min(3, 5), max(3, 5), min(NULL, 5), CAST(2.9 AS INTEGER),"
+        " json_extract('{\"status\": \"done\"}', '$.status'), json_valid('{'), json_type('{}')"
+    ).fetchone()
+    assert tuple(row) == (3, 3, 5, None, 2, "done", False, "object")
+    counted = store.db.connection().execute(
+        "SELECT sum(v > 1), sum(v IS NULL) FROM (VALUES (1), (2), (3), (NULL)) AS t (v)").fetchone()
+    assert tuple(counted) == (2, 1)
+
+
+def test_replicas_starting_together_migrate_once(pg_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            Store("unused", database_url=pg_url).shutdown()
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    store = Store("unused", database_url=pg_url)
+    assert store.schema_version() == len(PG_MIGRATIONS)
+    versions = store.db.connection().execute("SELECT version FROM schema_version").fetchall()
+    assert [v[0] for v in versions] == list(range(1, len(PG_MIGRATIONS) + 1))
+
+
+def test_the_window_book_is_shared_by_every_replica(pg_url: str) -> None:
+    one, other = (SharedWindows("unused", database_url=pg_url) for _ in range(2))
+    assert [one.take("runtasks", 3, 60.0) for _ in range(2)] == [0, 0]
+    assert other.take("runtasks", 3, 60.0) == 0
+    assert 59.0 < one.take("runtasks", 3, 60.0) <= 60.0  # the budget is spent, whoever spent it
+    assert other.take("runs", 3, 60.0) == 0  # another endpoint family has its own
+    one.pause("runs", 5.0)
+    assert 4.0 < other.paused_for("runs") <= 5.0
+    other.pause("runs", 1.0)  # a shorter pause never shortens a longer one
+    assert one.paused_for("runs") > 4.0
 
 
 def test_a_run_loads_and_reads_back_on_postgresql(make_app: Any, upstream: Any, pg_url: str) -> None:

@@ -37,7 +37,9 @@ _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
 def _token(match: re.Match[str]) -> str:
     text = match.group(0)
     if text[0] in "'\"-" or text == "::":
-        return text  # strings, quoted names, comments and casts stay as they are
+        # Strings, quoted names, comments and casts stay as they are, but for `%`: psycopg
+        # reads it as the start of a mark wherever it stands.
+        return text.replace("%", "%%")
     if text == "%":
         return "%%"
     if text == "?":
