@@ -177,3 +177,14 @@ def _engine_of_the_test(request: pytest.FixtureRequest, engine: str) -> Iterator
         yield
     finally:
         support.ENGINE_DATABASE_URL = None
+
+
+@pytest.fixture(autouse=True)
+def _no_pool_outlives_its_test() -> Iterator[None]:
+    """Close the PostgreSQL pools a test opened (their connections go back to the cluster)."""
+    yield
+    import sys
+
+    pg = sys.modules.get("lobstr_dash.store.pg")
+    if pg is not None:
+        pg.shutdown_all()

@@ -175,6 +175,9 @@ class PgDatabase:
     """A PostgreSQL database: pooled connections, explicit transactions, consistent snapshots."""
 
     engine = "postgresql"
+    #: Every pool not yet shut down. Held here so that none is ever closed by the garbage
+    #: collector, which may run in the pool's own worker thread (psycopg_pool cannot join it).
+    opened: set[PgDatabase] = set()
 
     def __init__(self, url: str, *, pool_size: int = 10, write_lock: int = STORE_WRITE_LOCK) -> None:
         self.url = url
@@ -184,6 +187,7 @@ class PgDatabase:
                                    configure=_configure, name="lobstr-dash")
         self._local = threading.local()
         self.epoch = 0
+        PgDatabase.opened.add(self)
 
     def connection(self) -> Session:
         """This thread's way to run statements (see Session)."""
@@ -253,4 +257,11 @@ class PgDatabase:
 
     def shutdown(self) -> None:
         """Close the pool (tests, and processes that end)."""
+        PgDatabase.opened.discard(self)
         self.pool.close()
+
+
+def shutdown_all() -> None:
+    """Close every pool still open (the end of a test, or of a process)."""
+    for db in list(PgDatabase.opened):
+        db.shutdown()
