@@ -167,6 +167,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOBSTR_RATE_LIMIT": ("LOBSTR_RATE_LIMIT", int),
     "LOBSTR_RATE_LIMIT_OTHER": ("LOBSTR_RATE_LIMIT_OTHER", int),
     "LOBSTR_RATE_WINDOW": ("LOBSTR_RATE_WINDOW", float),
+    "LOAD_LEASE_SECONDS": ("LOAD_LEASE_SECONDS", float),
     "LOAD_WAIT_SECONDS": ("LOAD_WAIT_SECONDS", float),
     "LIVE_REFRESH_SECONDS": ("LIVE_REFRESH_SECONDS", float),
     "EXPORT_WAIT_SECONDS": ("EXPORT_WAIT_SECONDS", float),
@@ -251,7 +252,7 @@ def validate(config: Mapping[str, Any]) -> None:
     positive = ["LOBSTR_CONNECT_TIMEOUT", "LOBSTR_READ_TIMEOUT", "LOBSTR_RETRY_BUDGET",
                 "LOBSTR_CONCURRENCY", "LOBSTR_MAX_ATTEMPTS", "LOBSTR_RATE_WINDOW",
                 "LOBSTR_MAX_PAGE_BYTES", "LOBSTR_MAX_PAGES", "LOBSTR_REQUEST_SLOTS", "LOADS_MAX",
-                "LOADS_PER_CLIENT", "AUTH_MAX_FAILURES"]
+                "LOADS_PER_CLIENT", "AUTH_MAX_FAILURES", "LOAD_LEASE_SECONDS"]
     for key in positive:
         if not _finite(config[key]) or config[key] <= 0:
             raise ConfigError(f"{key} must be a positive number, got {config[key]!r}")
