@@ -73,10 +73,12 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/hadolint --no-color Dockerfile
 
-## bench: the performance figures of bench/RESULTS.md, then the page weights (not part of make test)
+## bench: the performance figures of bench/RESULTS.md, then the page weights, then SQLite vs PostgreSQL
+## and two replicas (not part of make test)
 bench: $(BIN)/.installed static/htmx.min.js
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.sizes
+	$(BIN)/python -m bench.engines
 
 ## loadtest: 50 clients for 30 s on a warm run page and on its CSV export, gunicorn as in the image;
 ## appends its figures to bench/RESULTS.md (not part of make test). Needs hey or wrk (Debian packages).

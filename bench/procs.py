@@ -116,6 +116,8 @@ class Dashboard:
     data_dir: Path
     log_path: Path
     workers: list[int] = field(default_factory=list)
+    #: Set when the dashboard's store is PostgreSQL (DATABASE_URL): no SQLite file to watch.
+    database_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -155,8 +157,9 @@ class Dashboard:
         return entries
 
     def has_store_open(self, pid: int) -> bool:
-        """True once a worker has built its app (create_app opens the SQLite store)."""
-        return has_file_open(pid, self.store_path)
+        """True once a worker has built its app (create_app opens the SQLite store); with
+        PostgreSQL, as soon as the worker exists."""
+        return self.database_url is not None or has_file_open(pid, self.store_path)
 
     def stop(self) -> None:
         """Quick shutdown of the master and its workers (SIGINT)."""
@@ -198,7 +201,8 @@ def start_dashboard(workdir: Path, api_base: str, *, env: Mapping[str, str] | No
     with log_path.open("wb") as log:
         proc = subprocess.Popen(args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                 env=_dashboard_env(api_base, data_dir, port, env or {}))
-    dashboard = Dashboard(proc, port, data_dir, log_path)
+    dashboard = Dashboard(proc, port, data_dir, log_path,
+                          database_url=(env or {}).get("DATABASE_URL"))
     try:
         wait_http(f"{dashboard.url}/healthz", proc)
         _until_workers_ready(dashboard)
