@@ -125,3 +125,23 @@ def test_both_engines_serve_the_same_pages(make_app: Any, pg_url: str, tmp_path:
             import difflib
             print("".join(list(difflib.unified_diff(a.splitlines(True), b.splitlines(True)))[:80]))
         assert a == b, path
+
+
+def test_a_database_that_went_away_is_named_on_healthz_and_pages(make_app: Any, upstream: Any,
+                                                                   pg_cluster: Any) -> None:
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    url = pg_cluster.database()
+    upstream.add_run(RUN, make_rows(RUN, 150))
+    app = make_app(DATABASE_URL=url)
+    client = app.test_client()
+    assert client.get("/healthz").json["store"] == "ok"
+    app.extensions["lobstr_dash"].store.db.pool.timeout = 1.0  # not the 10 s a replica waits
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:  # the database goes away
+        admin.execute(f'DROP DATABASE "{urlsplit(url).path[1:]}" WITH (FORCE)')
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json["store"] == "unreachable"
+    page = client.get(f"/runs/{RUN}")
+    assert page.status_code == 503 and b"PostgreSQL" in page.data

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ MESSAGES = {
     "corrupt": "the dashboard's store was damaged; it was dropped and is being rebuilt from lobstr",
     "full": "the dashboard's disk is full: it cannot store what lobstr sends",
     "unwritable": "the dashboard cannot write to its store (read-only or failing disk)",
+    "unreachable": "the dashboard cannot reach its PostgreSQL database (DATABASE_URL)",
 }
 
 
@@ -46,6 +48,14 @@ def _free_bytes(path: Path) -> int:
     return stats.f_bavail * stats.f_frsize
 
 
+def _pg_unreachable(exc: BaseException) -> bool:
+    """True for psycopg's "cannot connect / connection lost" and the pool's wait running out."""
+    psycopg = sys.modules.get("psycopg")
+    pool = sys.modules.get("psycopg_pool")
+    return bool((psycopg is not None and isinstance(exc, psycopg.OperationalError))
+                or (pool is not None and isinstance(exc, pool.PoolTimeout)))
+
+
 class StoreFault(Exception):
     """The store itself failed; `kind` is corrupt, full or unwritable."""
 
@@ -61,6 +71,8 @@ def fault_of(exc: BaseException) -> str | None:
         return exc.kind
     if isinstance(exc, OSError):
         return "unwritable"
+    if _pg_unreachable(exc):
+        return "unreachable"
     if not isinstance(exc, sqlite3.DatabaseError):
         return None
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF

@@ -182,7 +182,10 @@ class PgDatabase:
     def __init__(self, url: str, *, pool_size: int = 10, write_lock: int = STORE_WRITE_LOCK) -> None:
         self.url = url
         self.write_lock = write_lock
+        # timeout: a request waits this long for a connection (all busy, or the server away)
+        # before the page says the database cannot be reached.
         self.pool = ConnectionPool(url, min_size=1, max_size=max(2, pool_size), open=True,
+                                   timeout=10.0,
                                    kwargs={"autocommit": True, "row_factory": _row_factory},
                                    configure=_configure, name="lobstr-dash")
         self._local = threading.local()
