@@ -138,9 +138,11 @@ remove_containers() {
   containers=()
   return "$failed"
 }
+pg_root=""
 cleanup() {
   local status=$?
   remove_containers || exit 1
+  [ -z "$pg_root" ] || "$python" tests/pgcluster.py stop "$pg_root" || exit 1
   exit "$status"
 }
 trap cleanup EXIT
@@ -205,6 +207,28 @@ with SlowClients("127.0.0.1", port, 64, download_path="/") as clients:
           f"with {clients.alive()} stalled connections open")
 sys.exit(0 if worst < 1 else 1)
 PY
+
+step "run 3: two replicas on one PostgreSQL (Debian's postgresql on the host, a throwaway cluster)"
+if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  read -r pg_root pg_url < <("$python" tests/pgcluster.py "$(free_port)")
+  port_a="$(free_port)"
+  name="$(start replica-a "$port_a" -e DATABASE_URL="$pg_url" -e SECRET_KEY=image-check-shared)"
+  containers+=("$name")
+  port_b="$(free_port)"
+  name="$(start replica-b "$port_b" -e DATABASE_URL="$pg_url" -e SECRET_KEY=image-check-shared)"
+  containers+=("$name")
+  # First the shared load (it counts every runtasks request the two have sent), then the smoke
+  # checks of run 1 on each.
+  "$python" scripts/replicas_smoke.py "http://127.0.0.1:$port_a" "http://127.0.0.1:$port_b" \
+    || { show_logs "$name"; exit 1; }
+  for port in "$port_a" "$port_b"; do
+    "$python" scripts/image_smoke.py "http://127.0.0.1:$port" --htmx-sha256 "$htmx_sha" >/dev/null \
+      || { show_logs "$name"; exit 1; }
+  done
+  echo "  ok  both replicas pass run 1's smoke checks with DATABASE_URL set"
+else
+  echo "  SKIPPED: PostgreSQL is not installed on the host (apt-get install postgresql)"
+fi
 
 step "removing the containers"
 remove_containers || exit 1

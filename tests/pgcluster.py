@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: Where Debian's postgresql package puts the server binaries (initdb and pg_ctl are not on PATH).
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -32,8 +33,10 @@ def bin_dir() -> Path | None:
 class Cluster:
     """One running cluster: `url(db)` addresses a database in it; `stop()` removes it all."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, port: int | None = None) -> None:
         self.bindir = bindir
+        #: With a port, it also listens on 127.0.0.1 (containers on the host network reach it).
+        self.port = port
         self.root = Path(tempfile.mkdtemp(prefix="lobstr-pg-", dir="/tmp"))
         self.data = self.root / "data"
         self.user = None
@@ -48,7 +51,8 @@ class Cluster:
         self._names = itertools.count(1)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-N",
                   "-E", "UTF8", "--locale=C.UTF-8")
-        options = (f"-k {self.root} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+        listen = f"-c listen_addresses=127.0.0.1 -p {port}" if port else "-c listen_addresses=''"
+        options = (f"-k {self.root} {listen} -c fsync=off -c full_page_writes=off"
                    " -c synchronous_commit=off -c max_connections=200 -c unix_socket_permissions=0777")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60",
                   "-o", options, "start")
@@ -61,7 +65,13 @@ class Cluster:
 
     def url(self, database: str = "postgres") -> str:
         """A libpq URL of a database of this cluster (over its unix socket)."""
+        if self.port:
+            return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
         return f"postgresql://postgres@/{database}?host={self.root}"
+
+    def tcp_url(self, database: str) -> str:
+        """The same database over loopback TCP (needs `port`)."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{urlsplit(self.url(database)).path[1:]}"
 
     def database(self) -> str:
         """Create a new empty database and return its URL."""
@@ -78,3 +88,24 @@ class Cluster:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    # scripts/image-check.sh: `python tests/pgcluster.py PORT` starts a cluster on 127.0.0.1:PORT,
+    # prints its directory and a database's loopback URL, and leaves it running; stop it with
+    # `python tests/pgcluster.py stop DIR`.
+    import sys
+
+    if sys.argv[1] == "stop":
+        root = Path(sys.argv[2])
+        cluster = Cluster.__new__(Cluster)
+        cluster.bindir, cluster.root, cluster.data = bin_dir(), root, root / "data"
+        cluster.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+        cluster.stop()
+    else:
+        found = bin_dir()
+        if found is None:
+            sys.exit("PostgreSQL is not installed (apt-get install postgresql)")
+        started = Cluster(found, port=int(sys.argv[1]))
+        name = urlsplit(started.database()).path[1:]
+        print(started.root, started.tcp_url(name))
