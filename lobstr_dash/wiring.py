@@ -15,6 +15,7 @@ from .config import DEMO_TOKEN
 from .loading.actions import Actions
 from .loading.alerting import Alerting
 from .loading.lists import Lists
+from .loading.heartbeat import Heartbeat
 from .loading.loader import Loader
 from .loading.runinfo import RunInfoFetcher
 from .loading.runs import RunService
@@ -134,6 +135,9 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
                     track_load=observers.track_load, max_pages=int(config["LOBSTR_MAX_PAGES"]),
                     max_loads=int(config["LOADS_MAX"]),
                     loads_per_client=int(config["LOADS_PER_CLIENT"]))
+    if store.engine == "postgresql":
+        # Replicas on other hosts see a dead loader through its process's heartbeat.
+        loader.heartbeat = Heartbeat(store)
     info = RunInfoFetcher(client, store, refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]),
                           retry_seconds=RUN_INFO_RETRY_SECONDS, clock=clock)
     runs = RunService(store, loader, info,

@@ -145,3 +145,27 @@ def test_a_database_that_went_away_is_named_on_healthz_and_pages(make_app: Any, 
     assert health.status_code == 503 and health.json["store"] == "unreachable"
     page = client.get(f"/runs/{RUN}")
     assert page.status_code == 503 and b"PostgreSQL" in page.data
+
+
+@pytest.mark.parametrize("beating", [False, True])
+def test_a_load_held_on_another_host_is_taken_over_when_its_heartbeat_lapses(
+        make_app: Any, upstream: Any, pg_url: str, beating: bool) -> None:
+    rows = make_rows(RUN, 500)
+    upstream.add_run(RUN, rows)
+    app = make_app(DATABASE_URL=pg_url, LOAD_WAIT_SECONDS=0.2, EXPORT_WAIT_SECONDS=1.0 if beating else 10.0)
+    store: Store = app.extensions["lobstr_dash"].store
+    # A replica on another host claimed the run for an hour and stored pages 1 and 2.
+    owner = "other-host:4242:feedface0000"
+    generation = store.claim(RUN, owner, 3600, fresh=True)
+    store.set_totals(RUN, 500, 5, 100)
+    for page in (1, 2):
+        store.save_page(RUN, generation, page, 100, rows[(page - 1) * 100:page * 100], owner, 3600)
+    # Its process beat once; then it beats on (alive) or its beat lapsed (the host went away).
+    store.take_lease("beat:other-host:4242", "beat:other-host:4242", 60 if beating else -1)
+    body = app.test_client().get(f"/runs/{RUN}/tasks.json").json
+    if beating:  # a live replica's load is left to it
+        assert body["complete"] is False and upstream.state.count("runtasks", run=RUN) == 0
+        return
+    assert body["complete"] is True and len(body["tasks"]) == 500
+    # Only the three pages the other replica had not stored were asked for.
+    assert sorted(r.page for r in upstream.state.requests if r.endpoint == "runtasks") == [3, 4, 5]

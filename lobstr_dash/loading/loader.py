@@ -73,14 +73,19 @@ class Loader:
         self.host = socket.gethostname()
         #: Wraps each load from start to end (the metrics' loads-in-flight gauge).
         self.track_load = track_load or nullcontext
+        #: This process's heartbeat in a shared store (loading/heartbeat.py); None on SQLite.
+        self.heartbeat: Any = None
 
     def owner_is_dead(self, owner: str) -> bool:
         """Tell whether a load's owner surely stopped (same host; its process or thread is gone).
 
-        Owners on other hosts cannot be checked: their lease expiring is the only sign.
+        Owners on other hosts are dead when their process's heartbeat lapsed (replicas sharing
+        PostgreSQL); without one, their lease expiring is the only sign.
         """
         host, _, rest = owner.partition(":")
         pid_text, _, _token = rest.partition(":")
+        if host != self.host and self.heartbeat is not None and pid_text:
+            return self.heartbeat.lapsed(host, pid_text)
         if host != self.host or not pid_text.isascii() or not pid_text.isdigit():
             return False
         if int(pid_text) == os.getpid():
@@ -103,6 +108,8 @@ class Loader:
         Raises LoadsBusy when this process runs `max_loads` loads, or `client` its share of them.
         """
         client = client or current_client()
+        if self.heartbeat is not None:
+            self.heartbeat.ensure_running()  # before our first lease: others can see us alive
         with self._lock:
             if run_id in self._threads:
                 return False

@@ -148,6 +148,12 @@ class HookRecords:
                          (name, owner, now + seconds))
         return True
 
+    def lease_lapsed(self, name: str) -> bool:
+        """True when a lease was held and has run out (False when it is current or never was)."""
+        row = self.db.connection().execute("SELECT until FROM leases WHERE name = ?",
+                                           (name,)).fetchone()
+        return row is not None and row[0] is not None and row[0] <= self.clock()
+
     def release_lease(self, name: str, owner: str) -> None:
         """Give a lease up (only its owner can)."""
         self.db.connection().execute(
