@@ -96,11 +96,11 @@ def test_a_replica_killed_mid_load_leaves_the_rest_to_the_other(two: Any, pg_url
     assert body["complete"] is True and len(_rows(body)) == 2400
     fetched = _pages(fake, RUN_KILL)
     assert set(fetched) == set(range(1, 25))
-    # No page a had saved was fetched again; a page asked twice is one a was reading when it
-    # died (its answer never stored), at most one per loader slot.
+    # No page a had saved was fetched again; a page asked twice is one a was reading (or had
+    # read and not yet stored) when it died: at most its page pool's 2 × LOBSTR_CONCURRENCY.
     assert all(fetched[p] == 1 for p in saved_by_a)
     twice = {p for p, n in fetched.items() if n > 1}
-    assert twice.isdisjoint(saved_by_a) and len(twice) <= 2 and max(fetched.values()) <= 2
+    assert twice.isdisjoint(saved_by_a) and len(twice) <= 4 and max(fetched.values()) <= 2
 
 
 def test_two_replicas_together_keep_to_one_rate_budget(two: Any) -> None:

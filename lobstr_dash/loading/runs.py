@@ -12,10 +12,14 @@ from ..store import StoreFault
 from ..upstream.errors import ERRORS_BY_KIND
 from ..upstream.errors import LobstrError
 from ..upstream.errors import LobstrRateLimited
+from .clients import LoadsBusy
 from .loaded import LoadedRun
 from .loader import Loader
 from .runinfo import RunInfoAnswer
 from .runinfo import RunInfoFetcher
+
+#: While a visit waits for another loader, how often it checks that loader is still alive.
+TAKEOVER_CHECK_SECONDS = 1.0
 
 #: A run of more pages than this loads for seconds: its page shows the first rows at once.
 BIG_RUN_PAGES = 10
@@ -172,12 +176,22 @@ class RunService:
         """Poll the store until the load is over or the (monotonic) deadline passed."""
         started = time.monotonic()
         delay = 0.01
+        takeover_check = started + TAKEOVER_CHECK_SECONDS
         while True:
             record = self.store.run_state(run_id)
             if record is not None and not record.is_loading:
                 break
             if time.monotonic() >= deadline or record is None:
                 break
+            if time.monotonic() >= takeover_check:
+                # The loader we wait for may have died meanwhile (its process, its host's
+                # heartbeat, or its lease): take the run over rather than wait out the lease.
+                takeover_check = time.monotonic() + TAKEOVER_CHECK_SECONDS
+                if self._needs_load(record):
+                    try:
+                        self.loader.start(run_id, fresh=False)
+                    except LoadsBusy:
+                        pass  # this process is full: another visit (or replica) will resume it
             if (first_rows and record.rows_stored and (record.total_pages or 0) > BIG_RUN_PAGES
                     and time.monotonic() - started >= FIRST_ROWS_GRACE):
                 break
