@@ -105,6 +105,9 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX tasks_task ON tasks (run_id, task)",
         "CREATE INDEX tasks_params_key ON tasks (run_id, params_key)",
         "CREATE INDEX tasks_time_figures ON tasks (run_id, started_at, position)",
+        # The run page's default order (largest gap first, unknown last): its first 100 rows
+        # come off this index instead of a sort of the whole run (37 ms at 50,000 tasks).
+        "CREATE INDEX tasks_default_order ON tasks (run_id, (gap IS NULL), gap DESC, position)",
         f"""CREATE TABLE run_info (
             run_id {_T} PRIMARY KEY, run_json TEXT, stats_json TEXT, generation INTEGER,
             fetched_at {_D}, error_kind TEXT, error_message TEXT, failed_at {_D})""",
