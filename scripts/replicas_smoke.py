@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,9 +33,25 @@ def runtasks_requests(base: str) -> int:
     return int(sum(float(v) for v in found))
 
 
+def wait_healthy(base: str, timeout: float = 60.0) -> bool:
+    """Poll /healthz until it answers (the containers were just started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            get(base + "/healthz")
+            return True
+        except OSError:
+            time.sleep(0.25)
+    return False
+
+
 def main() -> int:
     """Run the checks; print one line per check."""
     bases = sys.argv[1:3]
+    for base in bases:
+        if not wait_healthy(base):
+            print(f"FAIL {base}/healthz never answered")
+            return 1
     with ThreadPoolExecutor(20) as pool:
         list(pool.map(lambda i: get(f"{bases[i % 2]}/runs/{BIG_DEMO_RUN}"), range(20)))
     rows = [json.loads(get(f"{base}/runs/{BIG_DEMO_RUN}/tasks.json"))["tasks"] for base in bases]
