@@ -41,7 +41,7 @@ class Replica:
         self.name, self.data_dir = name, data_dir
         self.env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
         self.env.update(DATA_DIR=str(data_dir), DATABASE_URL=database_url, LOBSTR_TOKEN=TOKEN,
-                        LOBSTR_API_BASE=api_base, WEB_CONCURRENCY="2", GUNICORN_THREADS="8",
+                        LOBSTR_API_BASE=api_base, WEB_CONCURRENCY="1", GUNICORN_THREADS="16",
                         EXPORT_WAIT_SECONDS="60", LOG_LEVEL="warning", **settings)
         self.process: subprocess.Popen[bytes] | None = None
         self.base = ""

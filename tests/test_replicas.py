@@ -105,7 +105,7 @@ def test_a_replica_killed_mid_load_leaves_the_rest_to_the_other(two: Any, pg_url
 
 def test_two_replicas_together_keep_to_one_rate_budget(two: Any) -> None:
     fake, make = two
-    limit, window = 12, 2.0
+    limit, window = 16, 1.5
     a, b = make(LOBSTR_RATE_LIMIT=str(limit), LOBSTR_RATE_WINDOW=str(window))
     a.start()
     b.start()
