@@ -152,6 +152,19 @@ def test_an_unchanged_finished_run_costs_one_run_request_per_recheck(lobstr: Any
     assert fake.count(CLEAN) == pages
 
 
+def test_a_recheck_interval_of_0_turns_rechecks_off(lobstr: Any, tmp_path: Any,
+                                                   fake_clock: Any) -> None:
+    fake, base_url = lobstr
+    client = dashboard(base_url, tmp_path, CLOCK=fake_clock,
+                       FINISHED_RECHECK_SECONDS=0).test_client()
+    assert client.get(f"/runs/{CLEAN}", headers=ALICE).status_code == 200
+    pages, runs = fake.count(CLEAN), fake.state.count(endpoint="run", run=CLEAN)
+    for _ in range(3):
+        fake_clock.advance(10_000)
+        assert client.get(f"/runs/{CLEAN}", headers=ALICE).status_code == 200
+    assert (fake.count(CLEAN), fake.state.count(endpoint="run", run=CLEAN)) == (pages, runs)
+
+
 def test_a_run_reopened_in_lobstr_is_seen_on_the_next_visit(lobstr: Any, tmp_path: Any,
                                                            fake_clock: Any) -> None:
     fake, base_url = lobstr

@@ -75,7 +75,10 @@ class RunService:
         return self._loaded(record)
 
     def _recheck_due(self, record: LoadRecord | None) -> bool:
-        """A finished run not asked about for FINISHED_RECHECK_SECONDS: lobstr may have reopened it."""
+        """A finished run not asked about for FINISHED_RECHECK_SECONDS: lobstr may have reopened it.
+        0 turns rechecks off."""
+        if self.finished_recheck_seconds <= 0:
+            return False
         if record is None or record.is_loading or record.is_live:
             return False
         if record.phase not in ("done", "partial"):
