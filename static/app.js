@@ -21,4 +21,13 @@
     box.focus();
     box.select();
   });
+
+  // Back twice in quick succession: htmx fetches each page it restores, and when the first
+  // answer arrives last it is swapped in under the second page's URL (checked filters that the
+  // URL does not have). A restore that is not of the URL now shown asks for that URL again.
+  document.addEventListener("htmx:historyRestore", function (event) {
+    var shown = location.pathname + location.search;
+    if (!event.detail || !event.detail.cacheMiss || event.detail.path === shown) return;
+    window.dispatchEvent(new PopStateEvent("popstate", { state: { htmx: true } }));
+  });
 })();
