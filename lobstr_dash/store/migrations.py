@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from . import sortkeys
+
 #: MIGRATIONS[i] takes the schema from version i to i + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: runs (the load ledger), their pages, and their tasks with the columns filters sort on.
@@ -223,6 +225,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE runs ADD COLUMN plan_warning TEXT",
     ),
+    # 11 (issue 15): a narrow copy of the sort and filter columns under small run keys, kept by
+    # triggers, with one index per sort column and direction in page order (store/sortkeys.py):
+    # deep pages walk small index entries instead of sorting wide rows.
+    sortkeys.MIGRATION,
 )
 
 
