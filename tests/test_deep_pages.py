@@ -131,3 +131,23 @@ def test_migration_11_copies_the_tasks_of_a_store_written_before_it(tmp_path: Pa
     again = Store(path)
     assert again.schema_version() >= 11
     assert [r.id for r in again.query(RUN, TaskQuery(per_page=250)).rows] == expected
+
+
+@pytest.mark.parametrize("sort", ["gap", "status", "reason", "position", "input"])
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("filters", [{}, {"statuses": ("error",)}, {"text": "café"}], ids=repr)
+@pytest.mark.parametrize("chunk", [1, 7, 500])
+def test_an_export_holds_every_row_once_in_page_order_whatever_its_chunks(
+        store: Store, sort: str, descending: bool, filters: dict, chunk: int) -> None:
+    # status and reason have long runs of equal values: chunks end inside them.
+    query = TaskQuery(sort=sort, descending=descending, per_page=10**6, **filters)
+    got = [r.id for r in store.iter_matching(RUN, query, chunk=chunk)]
+    assert got == old_page(store, query)
+    assert len(got) == len(set(got)) > 0
+
+
+def test_an_export_left_unread_releases_its_connection(store: Store) -> None:
+    rows_out = store.iter_matching(RUN, TaskQuery(), chunk=3)
+    assert next(rows_out).id and next(rows_out).id
+    rows_out.close()  # a client that hangs up: the read transaction ends, nothing is left open
+    assert store.query(RUN, TaskQuery()).matching == 730
