@@ -96,8 +96,9 @@ def test_a_page_walks_an_index_in_page_order_without_sorting(store: Store, sort:
     column = SORT_COLUMNS[sort]
     query = TaskQuery(sort=sort, descending=descending)
     plan = " | ".join(r[3] for r in store.db.connection().execute(
-        f"EXPLAIN QUERY PLAN SELECT id FROM task_keys INDEXED BY {index_name(column, descending)}"
-        f" WHERE run_key = 1 ORDER BY {order_sql(query)} LIMIT 100 OFFSET 400"))
+        f"EXPLAIN QUERY PLAN SELECT k.id FROM task_keys AS k INDEXED BY"
+        f" {index_name(column, descending)} WHERE k.run_key = 1 ORDER BY {order_sql(query, 'k')}"
+        " LIMIT 100 OFFSET 400"))
     assert index_name(column, descending) in plan
     assert "TEMP B-TREE" not in plan
 

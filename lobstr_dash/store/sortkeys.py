@@ -44,15 +44,16 @@ def index_name(column: str, descending: bool) -> str:
     return f"task_keys_{column}_{'desc' if descending else 'asc'}"
 
 
-def order_sql(column: str, descending: bool) -> str:
+def order_sql(column: str, descending: bool, table: str = "") -> str:
     """The ORDER BY of a page: unknown values last in either direction, ties by position.
 
-    The text must stay the expression list of `index_name`'s index, so SQLite walks it in order.
+    The expressions must stay those of `index_name`'s index, so SQLite walks it in order.
     """
     direction = "DESC" if descending else "ASC"
+    dot = f"{table}." if table else ""
     if column == "position":
-        return f"position {direction}"
-    return f"{column} IS NULL, {column} {direction}, position"
+        return f"{dot}position {direction}"
+    return f"{dot}{column} IS NULL, {dot}{column} {direction}, {dot}position"
 
 
 #: The filter columns the default sort's indexes also carry, so a filtered page in the default

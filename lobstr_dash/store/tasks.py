@@ -51,7 +51,9 @@ def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False,
     With a run `key` the clause is for `task_keys` (sortkeys.py) instead of `tasks`.
     """
     col = "+{}".format if scan else "{}".format
-    clauses = ["run_id = ?" if key is None else "run_key = ?"]
+    if key is not None:
+        col = "k.{}".format
+    clauses = ["run_id = ?" if key is None else "k.run_key = ?"]
     args: list[Any] = [run_id if key is None else key]
     if task_filter.statuses:
         clauses.append(f"{col('status')} IN ({','.join('?' * len(task_filter.statuses))})")
@@ -74,14 +76,14 @@ def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False,
         clauses.append("instr(search_text, ?) > 0")
         args.append(task_filter.text.lower())
     elif task_filter.text:
-        clauses.append("id IN (SELECT id FROM tasks WHERE run_id = ? AND instr(search_text, ?) > 0)")
+        clauses.append("k.id IN (SELECT id FROM tasks WHERE run_id = ? AND instr(search_text, ?) > 0)")
         args.extend([run_id, task_filter.text.lower()])
     return " AND ".join(clauses), args
 
 
-def order_sql(query: TaskQuery) -> str:
+def order_sql(query: TaskQuery, table: str = "") -> str:
     """The ORDER BY clause: unknown values last in either direction, ties by position."""
-    return sortkeys.order_sql(SORT_COLUMNS.get(query.sort, "gap"), query.descending)
+    return sortkeys.order_sql(SORT_COLUMNS.get(query.sort, "gap"), query.descending, table)
 
 
 def _page_ids(conn: sqlite3.Connection, run_id: str, key: int, query: TaskQuery, limit: int,
@@ -90,8 +92,9 @@ def _page_ids(conn: sqlite3.Connection, run_id: str, key: int, query: TaskQuery,
     column = SORT_COLUMNS.get(query.sort, "gap")
     where, args = filter_sql(run_id, query.filter, key=key)
     return [r[0] for r in conn.execute(
-        f"SELECT id FROM task_keys INDEXED BY {index_name(column, query.descending)}"
-        f" WHERE {where} ORDER BY {order_sql(query)} LIMIT ? OFFSET ?", (*args, limit, offset))]
+        f"SELECT k.id FROM task_keys AS k INDEXED BY {index_name(column, query.descending)}"
+        f" WHERE {where} ORDER BY {order_sql(query, 'k')} LIMIT ? OFFSET ?",
+        (*args, limit, offset))]
 
 
 def _rows_by_id(conn: sqlite3.Connection, run_id: str, ids: list[str]) -> list[TaskRow]:
@@ -104,11 +107,9 @@ def _rows_by_id(conn: sqlite3.Connection, run_id: str, ids: list[str]) -> list[T
     return [task_row(found[i]) for i in ids if i in found]
 
 
-def task_row(record: sqlite3.Row) -> TaskRow:
-    """A TaskRow from a row of READ_COLUMNS."""
-    values = dict(record)
-    values["params"] = json.loads(values.pop("params_json"))
-    return TaskRow(**values)
+def task_row(record: sqlite3.Row | tuple[Any, ...]) -> TaskRow:
+    """A TaskRow from a row of READ_COLUMNS (which are in TaskRow's field order)."""
+    return TaskRow(*record[:7], json.loads(record[7]), *record[8:])
 
 
 class TaskQueries:
@@ -140,20 +141,20 @@ class TaskQueries:
         where, args = filter_sql(run_id, task_filter, key=key)
         return int(self.figures.get(
             run_id, "matching", task_filter, load_stamp(conn, run_id),
-            lambda: conn.execute(f"SELECT count(*) FROM task_keys WHERE {where}",
+            lambda: conn.execute(f"SELECT count(*) FROM task_keys AS k WHERE {where}",
                                  args).fetchone()[0]))
 
     def iter_matching(self, run_id: str, query: TaskQuery, *,
                       chunk: int = EXPORT_CHUNK) -> Iterator[TaskRow]:
         """Yield every matching task in query order (exports), on a connection of its own.
 
-        One cursor walks task_keys' page-order index (no sort, so memory stays flat however big
-        the run); every `chunk` ids the wide rows are read by key. Reading ids off one cursor,
-        not seeking page after page, is what keeps a row from being lost or repeated where a
-        chunk ends inside a run of equal sort values.
+        One statement walks task_keys' page-order index and reads each wide row by key as it
+        goes (no sort, so memory stays flat however big the run), fetched `chunk` rows at a time.
+        One cursor, not a seek per chunk, is what keeps a row from being lost or repeated where
+        a chunk ends inside a run of equal sort values.
         """
         # Its own connection, so a long export never holds this thread's connection; one read
-        # transaction, so the ids and the rows come from the same commit.
+        # transaction, so every chunk comes from the same commit.
         with self.db.dedicated() as conn:
             conn.execute("BEGIN")
             try:
@@ -162,11 +163,14 @@ class TaskQueries:
                     return
                 column = SORT_COLUMNS.get(query.sort, "gap")
                 where, args = filter_sql(run_id, query.filter, key=key)
+                read = ", ".join(f"t.{c}" for c in READ_COLUMNS.split(", "))
                 cursor = conn.execute(
-                    f"SELECT id FROM task_keys INDEXED BY {index_name(column, query.descending)}"
-                    f" WHERE {where} ORDER BY {order_sql(query)}", args)
-                while ids := [r[0] for r in cursor.fetchmany(chunk)]:
-                    yield from _rows_by_id(conn, run_id, ids)
+                    f"SELECT {read} FROM task_keys AS k INDEXED BY"
+                    f" {index_name(column, query.descending)} CROSS JOIN tasks AS t"
+                    f" WHERE {where} AND t.run_id = ? AND t.id = k.id"
+                    f" ORDER BY {order_sql(query, 'k')}", (*args, run_id))
+                while chunk_rows := cursor.fetchmany(chunk):
+                    yield from map(task_row, chunk_rows)
             finally:
                 conn.execute("COMMIT")
 
