@@ -125,6 +125,7 @@ def test_migration_11_copies_the_tasks_of_a_store_written_before_it(tmp_path: Pa
     with store.db.transaction(immediate=True) as conn:  # back to version 10, as main wrote it
         for name in ("tasks_keys_insert", "tasks_keys_update", "tasks_keys_delete"):
             conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE IF EXISTS task_text")
         conn.execute("DROP TABLE task_keys")
         conn.execute("DROP TABLE run_keys")
         conn.execute("PRAGMA user_version = 10")
@@ -132,6 +133,8 @@ def test_migration_11_copies_the_tasks_of_a_store_written_before_it(tmp_path: Pa
     again = Store(path)
     assert again.schema_version() >= 11
     assert [r.id for r in again.query(RUN, TaskQuery(per_page=250)).rows] == expected
+    found = again.query(RUN, TaskQuery(text="boulangerie", per_page=250))
+    assert found.matching == len(old_page(again, TaskQuery(text="boulangerie", per_page=250))) > 0
 
 
 @pytest.mark.parametrize("sort", ["gap", "status", "reason", "position", "input"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from . import sortkeys
+from . import textsearch
 
 #: MIGRATIONS[i] takes the schema from version i to i + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -229,6 +230,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # triggers, with one index per sort column and direction in page order (store/sortkeys.py):
     # deep pages walk small index entries instead of sorting wide rows.
     sortkeys.MIGRATION,
+    # 12 (issue 15): text search through an FTS5 trigram index over the params, kept by the same
+    # triggers (store/textsearch.py); empty where SQLite lacks trigram: the search then scans.
+    textsearch.migration(),
 )
 
 

@@ -76,6 +76,30 @@ def _sort_indexes() -> tuple[str, ...]:
 
 _VALUES = ", ".join(f"NEW.{c}" for c in KEY_COLUMNS)
 _SETS = ", ".join(f"{c} = NEW.{c}" for c in KEY_COLUMNS if c != "id")
+_OLD_ROW = f"run_key = {_RUN_KEY.format('OLD')} AND id = OLD.id"
+
+#: Trigger bodies that keep task_keys exact; migration 12 (textsearch.py) adds to them.
+KEEP_ON_INSERT = (
+    "INSERT OR IGNORE INTO run_keys (run_id) VALUES (NEW.run_id);"
+    f" INSERT INTO task_keys (run_key, {', '.join(KEY_COLUMNS)})"
+    f" VALUES ({_RUN_KEY.format('NEW')}, {_VALUES});")
+KEEP_ON_UPDATE = f"UPDATE task_keys SET {_SETS} WHERE {_OLD_ROW};"
+KEEP_ON_DELETE = f"DELETE FROM task_keys WHERE {_OLD_ROW};"
+#: The task_keys row of the task a trigger sees as OLD.
+OLD_KEY_ROW = f"task_keys WHERE {_OLD_ROW}"
+
+
+def triggers(on_insert: str = "", on_update: str = "", before_delete: str = "") -> tuple[str, ...]:
+    """The triggers on tasks that keep task_keys (and whatever else is given) in step."""
+    return (
+        f"CREATE TRIGGER tasks_keys_insert AFTER INSERT ON tasks BEGIN {KEEP_ON_INSERT}"
+        f" {on_insert} END",
+        f"CREATE TRIGGER tasks_keys_update AFTER UPDATE ON tasks BEGIN {on_update}"
+        f" {KEEP_ON_UPDATE} END",
+        f"CREATE TRIGGER tasks_keys_delete AFTER DELETE ON tasks BEGIN {before_delete}"
+        f" {KEEP_ON_DELETE} END",
+    )
+
 
 #: Migration 11: run keys, the narrow copy, the triggers that keep it, and its page-order indexes.
 MIGRATION: tuple[str, ...] = (
@@ -93,18 +117,7 @@ MIGRATION: tuple[str, ...] = (
     f"INSERT INTO task_keys (run_key, {', '.join(KEY_COLUMNS)})"
     f" SELECT k.key, {', '.join('t.' + c for c in KEY_COLUMNS)}"
     " FROM tasks AS t JOIN run_keys AS k ON k.run_id = t.run_id",
-    f"""CREATE TRIGGER tasks_keys_insert AFTER INSERT ON tasks BEGIN
-        INSERT OR IGNORE INTO run_keys (run_id) VALUES (NEW.run_id);
-        INSERT INTO task_keys (run_key, {', '.join(KEY_COLUMNS)})
-            VALUES ({_RUN_KEY.format('NEW')}, {_VALUES});
-    END""",
-    f"""CREATE TRIGGER tasks_keys_update AFTER UPDATE ON tasks BEGIN
-        UPDATE task_keys SET {_SETS}
-            WHERE run_key = {_RUN_KEY.format('OLD')} AND id = OLD.id;
-    END""",
-    f"""CREATE TRIGGER tasks_keys_delete AFTER DELETE ON tasks BEGIN
-        DELETE FROM task_keys WHERE run_key = {_RUN_KEY.format('OLD')} AND id = OLD.id;
-    END""",
+    *triggers(),
     *_sort_indexes(),
 )
 

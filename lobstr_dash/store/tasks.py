@@ -22,6 +22,7 @@ from ..domain.query import TaskQuery
 from ..domain.query import TaskRow
 from ..domain.tasks import RunSummary
 from . import sortkeys
+from . import textsearch
 from .db import Database
 from .figures import FiguresCache
 from .figures import load_stamp
@@ -42,13 +43,15 @@ SHORT_SQL = ",".join(f"'{key}'" for key in SHORT)
 
 
 def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False,
-               key: int | None = None) -> tuple[str, list[Any]]:
+               key: int | None = None, conn: sqlite3.Connection | None = None,
+               bounds: tuple[int, int] | None = None) -> tuple[str, list[Any]]:
     """The WHERE clause (and its arguments) selecting a run's tasks that match a filter.
 
     `scan` keeps SQLite from using the filter columns' indexes: for a sorted page, walking the
     run's rows once and keeping the top N (about 30 ms at 100,000 tasks) beats looking up every
     row a broad filter matches through an index (about 200 ms for half the run).
-    With a run `key` the clause is for `task_keys` (sortkeys.py) instead of `tasks`.
+    With a run `key` the clause is for `task_keys AS k` (sortkeys.py) instead of `tasks`, and
+    its text search goes through the trigram index of `conn`'s file when it has one.
     """
     col = "+{}".format if scan else "{}".format
     if key is not None:
@@ -76,8 +79,10 @@ def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False,
         clauses.append("instr(search_text, ?) > 0")
         args.append(task_filter.text.lower())
     elif task_filter.text:
-        clauses.append("k.id IN (SELECT id FROM tasks WHERE run_id = ? AND instr(search_text, ?) > 0)")
-        args.extend([run_id, task_filter.text.lower()])
+        assert conn is not None, "a keyed text search needs the connection"
+        clause, more = textsearch.text_clause(conn, run_id, task_filter.text, bounds)
+        clauses.append(clause)
+        args.extend(more)
     return " AND ".join(clauses), args
 
 
@@ -87,10 +92,10 @@ def order_sql(query: TaskQuery, table: str = "") -> str:
 
 
 def _page_ids(conn: sqlite3.Connection, run_id: str, key: int, query: TaskQuery, limit: int,
-              offset: int) -> list[str]:
+              offset: int, bounds: tuple[int, int] | None = None) -> list[str]:
     """The ids of one page of matching tasks, in page order, from task_keys' page-order index."""
     column = SORT_COLUMNS.get(query.sort, "gap")
-    where, args = filter_sql(run_id, query.filter, key=key)
+    where, args = filter_sql(run_id, query.filter, key=key, conn=conn, bounds=bounds)
     return [r[0] for r in conn.execute(
         f"SELECT k.id FROM task_keys AS k INDEXED BY {index_name(column, query.descending)}"
         f" WHERE {where} ORDER BY {order_sql(query, 'k')} LIMIT ? OFFSET ?",
@@ -131,18 +136,29 @@ class TaskQueries:
             matching = self._matching(conn, run_id, key, query.filter)
             pages = max(1, -(-matching // query.per_page))
             page = min(max(1, query.page), pages)
-            ids = _page_ids(conn, run_id, key, query, query.per_page, (page - 1) * query.per_page)
+            ids = _page_ids(conn, run_id, key, query, query.per_page, (page - 1) * query.per_page,
+                            self._bounds(conn, run_id, query.filter))
             rows = _rows_by_id(conn, run_id, ids)
         return TaskPage(rows=rows, matching=matching, page=page, per_page=query.per_page)
 
     def _matching(self, conn: sqlite3.Connection, run_id: str, key: int,
                   task_filter: TaskFilter) -> int:
         """How many tasks match, counted once per finished load and filter."""
-        where, args = filter_sql(run_id, task_filter, key=key)
-        return int(self.figures.get(
-            run_id, "matching", task_filter, load_stamp(conn, run_id),
-            lambda: conn.execute(f"SELECT count(*) FROM task_keys AS k WHERE {where}",
-                                 args).fetchone()[0]))
+        def count() -> int:
+            where, args = filter_sql(run_id, task_filter, key=key, conn=conn,
+                                     bounds=self._bounds(conn, run_id, task_filter))
+            return int(conn.execute(f"SELECT count(*) FROM task_keys AS k WHERE {where}",
+                                    args).fetchone()[0])
+
+        return self.figures.get(run_id, "matching", task_filter, load_stamp(conn, run_id), count)
+
+    def _bounds(self, conn: sqlite3.Connection, run_id: str,
+                task_filter: TaskFilter) -> tuple[int, int] | None:
+        """The run's stretch of task_keys rowids, once per finished load, when a search needs it."""
+        if not task_filter.text:
+            return None
+        return self.figures.get(run_id, "rowids", None, load_stamp(conn, run_id),
+                                lambda: textsearch.rowid_range(conn, run_id))
 
     def iter_matching(self, run_id: str, query: TaskQuery, *,
                       chunk: int = EXPORT_CHUNK) -> Iterator[TaskRow]:
@@ -162,7 +178,7 @@ class TaskQueries:
                 if key is None:
                     return
                 column = SORT_COLUMNS.get(query.sort, "gap")
-                where, args = filter_sql(run_id, query.filter, key=key)
+                where, args = filter_sql(run_id, query.filter, key=key, conn=conn)
                 read = ", ".join(f"t.{c}" for c in READ_COLUMNS.split(", "))
                 cursor = conn.execute(
                     f"SELECT {read} FROM task_keys AS k INDEXED BY"
@@ -181,10 +197,10 @@ class TaskQueries:
         return None if row is None else task_row(row)
 
     def count(self, run_id: str, task_filter: TaskFilter) -> int:
-        """How many tasks of a run match a filter."""
-        where, args = filter_sql(run_id, task_filter)
-        return int(self.db.connection().execute(
-            f"SELECT count(*) FROM tasks WHERE {where}", args).fetchone()[0])
+        """How many tasks of a run match a filter (counted once per finished load and filter)."""
+        with self.db.snapshot() as conn:
+            key = run_key(conn, run_id)
+            return 0 if key is None else self._matching(conn, run_id, key, task_filter)
 
     def param_keys(self, run_id: str, task_filter: TaskFilter) -> list[str]:
         """The param keys of the matching tasks: `url` first, then by first appearance in the run."""
