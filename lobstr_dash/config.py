@@ -76,6 +76,12 @@ DEFAULTS: dict[str, Any] = {
     # Rows per page of the task table: enough to scan, small enough to render in milliseconds.
     "TASKS_PER_PAGE": 100,
     "DATA_DIR": "data",
+    # Retention (store/retention.py). Unset keeps every run ever opened, as before: nothing is
+    # thrown away unless a team says how much disk or how long. A 100,000-task run takes about
+    # 230 MB of store, so e.g. 5000 MB holds some twenty such runs, plus any number of small ones.
+    "STORE_MAX_MB": None,
+    # Days a finished run stays after it was last opened. Unset keeps them; 365 is "a year".
+    "STORE_KEEP_DAYS": None,
     # Demo mode only: simulated upstream latency, so progressive loading is visible.
     "DEMO_LATENCY_MS": 40,
     "PORT": 8000,
@@ -164,6 +170,8 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "EXPORT_WAIT_SECONDS": ("EXPORT_WAIT_SECONDS", float),
     "FINISHED_RECHECK_SECONDS": ("FINISHED_RECHECK_SECONDS", float),
     "DATA_DIR": ("DATA_DIR", str),
+    "STORE_MAX_MB": ("STORE_MAX_MB", float),
+    "STORE_KEEP_DAYS": ("STORE_KEEP_DAYS", float),
     "DEMO_LATENCY_MS": ("DEMO_LATENCY_MS", int),
     "PORT": ("PORT", int),
     "AUTH_USERS": ("AUTH_USERS", str),
@@ -251,6 +259,11 @@ def validate(config: Mapping[str, Any]) -> None:
     for key in not_negative:
         if not _finite(config[key]) or config[key] < 0:
             raise ConfigError(f"{key} must be zero or a positive number, got {config[key]!r}")
+    for key in ("STORE_MAX_MB", "STORE_KEEP_DAYS"):
+        value = config.get(key)
+        if value is not None and (not _finite(value) or value <= 0):
+            raise ConfigError(f"{key} must be a positive number, or unset to keep every run,"
+                              f" got {value!r}")
     if not 1 <= int(config["LOBSTR_PAGE_SIZE"]) <= 100:
         raise ConfigError("LOBSTR_PAGE_SIZE must be between 1 and 100 (lobstr's maximum)")
     if int(config["LOBSTR_RATE_LIMIT"]) < 0:

@@ -90,7 +90,10 @@ def test_a_store_corrupt_at_start_up_is_rebuilt(make_app: Any, upstream: Any,
     (data / "lobstr-dash.sqlite3").write_bytes(b"\x00garbage" * 4096)
     upstream.add_run(RUN, make_rows(RUN, 20))
     client = make_app().test_client()
-    assert client.get("/healthz").json == {"ok": True, "demo": False, "store": "ok"}
+    health = client.get("/healthz").json
+    # Since issue 15 the health answer also carries the store's footprint (retention).
+    assert {k: health[k] for k in ("ok", "demo", "store", "runs_held", "evictions")} == {
+        "ok": True, "demo": False, "store": "ok", "runs_held": 0, "evictions": 0}
     assert len(client.get(f"/runs/{RUN}/tasks.json").json["tasks"]) == 20
 
 

@@ -126,6 +126,8 @@ def test_migration_11_copies_the_tasks_of_a_store_written_before_it(tmp_path: Pa
         for name in ("tasks_keys_insert", "tasks_keys_update", "tasks_keys_delete"):
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("DROP TABLE IF EXISTS task_text")
+        conn.execute("DROP TABLE evictions")
+        conn.execute("ALTER TABLE runs DROP COLUMN opened_at")
         conn.execute("DROP TABLE task_keys")
         conn.execute("DROP TABLE run_keys")
         conn.execute("PRAGMA user_version = 10")

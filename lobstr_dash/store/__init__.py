@@ -32,6 +32,8 @@ from .outbox import AlertRecord
 from .outbox import Outbox
 from .outbox import VerdictRecord
 from .pairs import Pairs
+from .retention import Footprint
+from .retention import Retention
 from .runinfo import RunInfoRecord
 from .runinfo import RunInfoRecords
 from .tasks import SORT_COLUMNS
@@ -39,12 +41,12 @@ from .tasks import TaskQueries
 from .windows import SharedWindows
 
 __all__ = ["MIGRATIONS", "NO_CHANNEL", "SORT_COLUMNS", "ActionRecord", "AlertFilter", "AlertRecord",
-           "HookRecord", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store", "StoreFault",
+           "Footprint", "HookRecord", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store", "StoreFault",
            "StoredRunFigures", "VerdictRecord", "fault_of"]
 
 
 class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, AuditLog, HookRecords,
-            Outbox):
+            Outbox, Retention):
     """The SQLite file under DATA_DIR; one connection per thread, WAL so readers never wait."""
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time, *,
@@ -54,7 +56,11 @@ class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, Audi
         self.path = self.db.path
         self.figures = FiguresCache()
         try:
-            migrate(self.db.connection())
+            conn = self.db.connection()
+            if self.schema_version() == 0:  # a new file: free pages can go back (retention.py);
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # WAL already wrote its header,
+                conn.execute("VACUUM")  # so the setting takes effect by a rewrite (of nothing)
+            migrate(conn)
         except Exception as exc:  # a corrupt file is rebuilt; anything else stops the start
             if self.guard(exc) != "corrupt":
                 raise

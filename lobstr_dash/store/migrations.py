@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from . import retention
 from . import sortkeys
 from . import textsearch
 
@@ -231,8 +232,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # deep pages walk small index entries instead of sorting wide rows.
     sortkeys.MIGRATION,
     # 12 (issue 15): text search through an FTS5 trigram index over the params, kept by the same
-    # triggers (store/textsearch.py); empty where SQLite lacks trigram: the search then scans.
-    textsearch.migration(),
+    # triggers (store/textsearch.py; left out where SQLite lacks trigram: the search then scans),
+    # and retention's records: when each run was last opened, and the evictions made.
+    (*textsearch.migration(), *retention.MIGRATION),
 )
 
 
