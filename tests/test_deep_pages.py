@@ -127,6 +127,7 @@ def test_migration_11_copies_the_tasks_of_a_store_written_before_it(tmp_path: Pa
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("DROP TABLE IF EXISTS task_text")
         conn.execute("DROP TABLE evictions")
+        conn.execute("DROP TABLE run_figures")
         conn.execute("ALTER TABLE runs DROP COLUMN opened_at")
         conn.execute("DROP TABLE task_keys")
         conn.execute("DROP TABLE run_keys")

@@ -17,6 +17,7 @@ from .audit import ActionRecord
 from .audit import AuditLog
 from .db import Database
 from .figures import FiguresCache
+from .figurestore import FigureStore
 from .health import Health
 from .health import StoreFault
 from .health import fault_of
@@ -54,7 +55,7 @@ class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, Audi
         self.db = Database(path, max_pages=max_pages)
         self.clock = clock
         self.path = self.db.path
-        self.figures = FiguresCache()
+        self.figures = FiguresCache(persist=FigureStore(self.db))
         try:
             conn = self.db.connection()
             if self.schema_version() == 0:  # a new file: free pages can go back (retention.py);

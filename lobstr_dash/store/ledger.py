@@ -282,6 +282,6 @@ class Ledger:
         """Delete runs, their pages, tasks and run info (tests and maintenance)."""
         with self.db.transaction(immediate=True) as conn:
             for run_id in run_ids:
-                for table in ("tasks", "pages", "runs", "run_info"):
+                for table in ("tasks", "pages", "runs", "run_info", "run_figures"):
                     conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
                 self.figures.forget(run_id)

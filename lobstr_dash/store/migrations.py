@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from . import figurestore
 from . import retention
 from . import sortkeys
 from . import textsearch
@@ -233,8 +234,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     sortkeys.MIGRATION,
     # 12 (issue 15): text search through an FTS5 trigram index over the params, kept by the same
     # triggers (store/textsearch.py; left out where SQLite lacks trigram: the search then scans),
-    # and retention's records: when each run was last opened, and the evictions made.
-    (*textsearch.migration(), *retention.MIGRATION),
+    # retention's records (when each run was last opened, the evictions made), and the figures
+    # of finished loads, computed once per load (store/figurestore.py).
+    (*textsearch.migration(), *retention.MIGRATION, *figurestore.MIGRATION),
 )
 
 

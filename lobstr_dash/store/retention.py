@@ -117,7 +117,7 @@ class Retention:
             if still is None:
                 return False
             tasks = conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,)).rowcount
-            for table in ("pages", "runs", "run_info"):
+            for table in ("pages", "runs", "run_info", "run_figures"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             conn.execute("INSERT INTO evictions (run_id, at, reason, tasks) VALUES (?, ?, ?, ?)",
                          (run_id, now, reason, max(0, tasks)))
