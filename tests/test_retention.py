@@ -142,3 +142,10 @@ def test_the_app_evicts_by_its_settings_and_reports_it(make_app: Any, upstream: 
     assert "lobstr_dash_store_runs 1" in metrics
     # An evicted run is read from lobstr again when someone opens it.
     assert len(client.get(f"/runs/{A}/tasks.json").json["tasks"]) == 250
+
+
+def test_a_new_and_a_rebuilt_store_give_freed_pages_back(tmp_path: Path) -> None:
+    store = Store(tmp_path / "new.sqlite3")
+    assert store.db.connection().execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+    store.rebuild()
+    assert store.db.connection().execute("PRAGMA auto_vacuum").fetchone()[0] == 2

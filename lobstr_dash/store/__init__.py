@@ -57,11 +57,7 @@ class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, Audi
         self.path = self.db.path
         self.figures = FiguresCache(persist=FigureStore(self.db))
         try:
-            conn = self.db.connection()
-            if self.schema_version() == 0:  # a new file: free pages can go back (retention.py);
-                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # WAL already wrote its header,
-                conn.execute("VACUUM")  # so the setting takes effect by a rewrite (of nothing)
-            migrate(conn)
+            migrate(self.db.connection())
         except Exception as exc:  # a corrupt file is rebuilt; anything else stops the start
             if self.guard(exc) != "corrupt":
                 raise

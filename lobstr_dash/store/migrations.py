@@ -247,6 +247,9 @@ def migrate(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> int:
     the write lock and skips what another process already did. Returns the version reached.
     """
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0:  # a new file (or a rebuilt one): free pages can go back (retention.py).
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # WAL mode already wrote the header,
+        conn.execute("VACUUM")  # so the setting takes effect by a rewrite (of nothing)
     for target in range(version + 1, len(MIGRATIONS) + 1):
         conn.execute(begin)
         try:
