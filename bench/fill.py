@@ -13,6 +13,7 @@ from pathlib import Path
 from lobstr_dash.fake import synthetic_run_id
 from lobstr_dash.fake.catalog import RunCatalog
 from lobstr_dash.store import Store
+from lobstr_dash.store import keyload
 
 PAGE_SIZE = 100
 
@@ -45,12 +46,13 @@ def fill(path: Path, sizes: dict[str, int]) -> dict[str, str]:
 
 def copy_run(store: Store, source: str, target: str) -> None:
     """Store run `source` again under the id `target` (its tasks, pages and ledger row)."""
-    with store.db.transaction(immediate=True) as conn:  # the triggers copy the keys and text
+    with store.db.transaction(immediate=True) as conn:
         for table in ("runs", "pages", "tasks"):
             columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
             picked = ", ".join("?" if c == "run_id" else c for c in columns)
             conn.execute(f"INSERT INTO {table} ({', '.join(columns)})"
                          f" SELECT {picked} FROM {table} WHERE run_id = ?", (target, source))
+        keyload.rebuild(conn, target)  # as a finished load writes them
 
 
 if __name__ == "__main__":  # python -m bench.fill PATH COUNT: a quick store to look at

@@ -123,8 +123,7 @@ def test_migration_11_copies_the_tasks_of_a_store_written_before_it(tmp_path: Pa
     save_run(store, RUN, rows(250))
     expected = [r.id for r in store.query(RUN, TaskQuery(per_page=250)).rows]
     with store.db.transaction(immediate=True) as conn:  # back to version 10, as main wrote it
-        for name in ("tasks_keys_insert", "tasks_keys_update", "tasks_keys_delete"):
-            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TRIGGER tasks_keys_delete")
         conn.execute("DROP TABLE IF EXISTS task_text")
         conn.execute("DROP TABLE evictions")
         conn.execute("DROP TABLE run_figures")
@@ -158,3 +157,25 @@ def test_an_export_left_unread_releases_its_connection(store: Store) -> None:
     assert next(rows_out).id and next(rows_out).id
     rows_out.close()  # a client that hangs up: the read transaction ends, nothing is left open
     assert store.query(RUN, TaskQuery()).matching == 730
+
+
+def test_a_load_in_progress_is_read_from_its_rows_and_its_keys_are_written_when_it_ends(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    first = rows(300)
+    save_run(store, RUN, first)
+    generation = store.claim(RUN, "again", 60, fresh=True)  # lobstr reopened it: a reload
+    assert generation == 2
+    changed = [dict(r, status="error", last_result=0) for r in first[:100]]
+    store.save_page(RUN, generation, 1, 100, changed, "again", 60)
+    query = TaskQuery(statuses=("error",), per_page=500)
+    during = [r.id for r in store.query(RUN, query).rows]
+    assert during == old_page(store, query)  # the new rows at once, not the last load's keys
+    assert {r["id"] for r in changed} <= set(during)
+    assert [r.id for r in store.iter_matching(RUN, query)] == during
+    store.finish(RUN, "again")
+    conn = store.db.connection()
+    assert conn.execute("SELECT generation FROM run_keys").fetchone()[0] == 2
+    assert [r.id for r in store.query(RUN, query).rows] == during
+    assert store.query(RUN, TaskQuery(text="boulangerie", per_page=500)).matching == len(
+        old_page(store, TaskQuery(text="boulangerie", per_page=500)))

@@ -18,6 +18,7 @@ from ..domain.tasks import RunTask
 from ..domain.tasks import params_key
 from ..domain.tasks import search_text
 from ..domain.values import MAX_COUNT
+from . import keyload
 from .db import Database
 from .figures import FiguresCache
 from .figures import stamp_of
@@ -214,10 +215,12 @@ class Ledger:
             live = conn.execute(
                 f"SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ? AND lower(status) IN"
                 f" ({_LIVE_MARKS}))", (run_id, *_LIVE_VALUES)).fetchone()[0]
-            conn.execute(
+            closed = conn.execute(
                 "UPDATE runs SET state = ?, finished_at = ?, fetched_at = ?, is_live = ?,"
                 " owner = NULL, lease_until = NULL, failures = 0 WHERE run_id = ? AND owner = ?",
                 ("partial" if failed else "done", now, now, int(bool(live)), run_id, owner))
+            if closed.rowcount == 1:  # the load's sort keys and text index, in one go
+                keyload.rebuild(conn, run_id)
 
     def fail_load(self, run_id: str, owner: str, kind: str, message: str,
                   status: int | None) -> None:
@@ -239,6 +242,7 @@ class Ledger:
                 "  WHERE state = 'failed' ORDER BY finished_at DESC LIMIT ?))",
                 (older_than, keep))]
             for run_id in doomed:
+                keyload.drop(conn, run_id)
                 for table in ("pages", "runs", "run_info"):
                     conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
         for run_id in doomed:
@@ -282,6 +286,7 @@ class Ledger:
         """Delete runs, their pages, tasks and run info (tests and maintenance)."""
         with self.db.transaction(immediate=True) as conn:
             for run_id in run_ids:
+                keyload.drop(conn, run_id)
                 for table in ("tasks", "pages", "runs", "run_info", "run_figures"):
                     conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
                 self.figures.forget(run_id)

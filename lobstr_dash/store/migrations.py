@@ -228,12 +228,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE runs ADD COLUMN plan_warning TEXT",
     ),
-    # 11 (issue 15): a narrow copy of the sort and filter columns under small run keys, kept by
-    # triggers, with one index per sort column and direction in page order (store/sortkeys.py):
-    # deep pages walk small index entries instead of sorting wide rows.
+    # 11 (issue 15): a narrow copy of the sort and filter columns under small run keys, written once
+    # per finished load, with one index per sort column and direction in page order
+    # (store/sortkeys.py): deep pages walk small index entries instead of sorting wide rows.
     sortkeys.MIGRATION,
-    # 12 (issue 15): text search through an FTS5 trigram index over the params, kept by the same
-    # triggers (store/textsearch.py; left out where SQLite lacks trigram: the search then scans),
+    # 12 (issue 15): text search through an FTS5 trigram index over the params, written with the
+    # keys (store/textsearch.py; left out where SQLite lacks trigram: the search then scans),
     # retention's records (when each run was last opened, the evictions made), and the figures
     # of finished loads, computed once per load (store/figurestore.py).
     (*textsearch.migration(), *retention.MIGRATION, *figurestore.MIGRATION),

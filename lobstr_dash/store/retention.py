@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import keyload
 from .db import Database
 from .figures import FiguresCache
 
@@ -116,6 +117,7 @@ class Retention:
                 (run_id, now - PROTECT_SECONDS)).fetchone()
             if still is None:
                 return False
+            keyload.drop(conn, run_id)  # in bulk: the per-row trigger then finds nothing to do
             tasks = conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,)).rowcount
             for table in ("pages", "runs", "run_info", "run_figures"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))

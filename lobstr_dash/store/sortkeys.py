@@ -6,9 +6,11 @@ integer run key, and has one index per sort column and direction whose order is 
 page's ORDER BY (unknown values last, ties by position). A page then walks narrow index entries
 to its offset and reads its 100 wide rows by key: page 500 costs about what page 1 does.
 
-Triggers on `tasks` keep the copy exact whatever writes the tasks (a load, a forget, retention),
-so no writer has to remember it. The entries carry a rowid of a few bytes, not the run id and
-task id (64 bytes) that an index on `tasks` itself would repeat in every entry.
+The copy is written once per finished load, in bulk (keyload.py, from Ledger.finish), not row by
+row while pages arrive: kept up by triggers, its 22 indexes doubled the cost of storing a page and
+made cold loads slower. While a run loads, its pages are read the old way (sorted wide rows; it is
+still arriving anyway). The entries carry a rowid of a few bytes, not the run id and task id
+(64 bytes) that an index on `tasks` itself would repeat in every entry.
 """
 
 from __future__ import annotations
@@ -74,36 +76,25 @@ def _sort_indexes() -> tuple[str, ...]:
     return tuple(statements)
 
 
-_VALUES = ", ".join(f"NEW.{c}" for c in KEY_COLUMNS)
-_SETS = ", ".join(f"{c} = NEW.{c}" for c in KEY_COLUMNS if c != "id")
 _OLD_ROW = f"run_key = {_RUN_KEY.format('OLD')} AND id = OLD.id"
-
-#: Trigger bodies that keep task_keys exact; migration 12 (textsearch.py) adds to them.
-KEEP_ON_INSERT = (
-    "INSERT OR IGNORE INTO run_keys (run_id) VALUES (NEW.run_id);"
-    f" INSERT INTO task_keys (run_key, {', '.join(KEY_COLUMNS)})"
-    f" VALUES ({_RUN_KEY.format('NEW')}, {_VALUES});")
-KEEP_ON_UPDATE = f"UPDATE task_keys SET {_SETS} WHERE {_OLD_ROW};"
-KEEP_ON_DELETE = f"DELETE FROM task_keys WHERE {_OLD_ROW};"
 #: The task_keys row of the task a trigger sees as OLD.
 OLD_KEY_ROW = f"task_keys WHERE {_OLD_ROW}"
 
 
-def triggers(on_insert: str = "", on_update: str = "", before_delete: str = "") -> tuple[str, ...]:
-    """The triggers on tasks that keep task_keys (and whatever else is given) in step."""
-    return (
-        f"CREATE TRIGGER tasks_keys_insert AFTER INSERT ON tasks BEGIN {KEEP_ON_INSERT}"
-        f" {on_insert} END",
-        f"CREATE TRIGGER tasks_keys_update AFTER UPDATE ON tasks BEGIN {on_update}"
-        f" {KEEP_ON_UPDATE} END",
-        f"CREATE TRIGGER tasks_keys_delete AFTER DELETE ON tasks BEGIN {before_delete}"
-        f" {KEEP_ON_DELETE} END",
-    )
+def delete_trigger(before: str = "") -> str:
+    """The trigger that drops a deleted task's keys (and what `before` says), a safety net under
+    the bulk drop of a run's keys (keyload.py)."""
+    return (f"CREATE TRIGGER tasks_keys_delete AFTER DELETE ON tasks BEGIN {before}"
+            f" DELETE FROM {OLD_KEY_ROW}; END")
 
 
-#: Migration 11: run keys, the narrow copy, the triggers that keep it, and its page-order indexes.
+#: Migration 11: run keys, the narrow copy with its page-order indexes, the keys of every finished
+#: load already stored, and the trigger that drops a deleted task's keys.
 MIGRATION: tuple[str, ...] = (
-    "CREATE TABLE run_keys (key INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE)",
+    # generation: the load whose tasks the keys copy; they count only while it is the run's
+    # current, finished load (run_key below), so a load in progress never reads stale keys.
+    "CREATE TABLE run_keys (key INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE,"
+    " generation INTEGER)",
     """CREATE TABLE task_keys (
         run_key INTEGER NOT NULL,
         id TEXT NOT NULL,
@@ -113,16 +104,22 @@ MIGRATION: tuple[str, ...] = (
         expected INTEGER, collected INTEGER, gap INTEGER, missing_share REAL
     )""",
     "CREATE UNIQUE INDEX task_keys_id ON task_keys (run_key, id)",
-    "INSERT INTO run_keys (run_id) SELECT DISTINCT run_id FROM tasks",
+    *_sort_indexes(),
+    "INSERT INTO run_keys (run_id, generation) SELECT run_id, generation FROM runs"
+    " WHERE state != 'loading' AND EXISTS (SELECT 1 FROM tasks WHERE tasks.run_id = runs.run_id)",
     f"INSERT INTO task_keys (run_key, {', '.join(KEY_COLUMNS)})"
     f" SELECT k.key, {', '.join('t.' + c for c in KEY_COLUMNS)}"
-    " FROM tasks AS t JOIN run_keys AS k ON k.run_id = t.run_id",
-    *triggers(),
-    *_sort_indexes(),
+    " FROM run_keys AS k JOIN tasks AS t ON t.run_id = k.run_id ORDER BY k.key, t.position",
+    delete_trigger(),
 )
 
 
 def run_key(conn: Any, run_id: str) -> int | None:
-    """The small integer that stands for a run in task_keys, or None when it has no tasks yet."""
-    row = conn.execute("SELECT key FROM run_keys WHERE run_id = ?", (run_id,)).fetchone()
+    """The small integer that stands for a run in task_keys, or None while its keys are not
+    those of its current finished load (a load in progress, a failed reload): then the tasks
+    are read the old way, sorted from the wide rows."""
+    row = conn.execute(
+        "SELECT k.key FROM run_keys AS k JOIN runs AS r ON r.run_id = k.run_id"
+        " WHERE k.run_id = ? AND r.state != 'loading' AND k.generation = r.generation",
+        (run_id,)).fetchone()
     return None if row is None else int(row[0])

@@ -131,20 +131,29 @@ class TaskQueries:
         """
         with self.db.snapshot() as conn:  # the count and the rows from the same commit
             key = run_key(conn, run_id)
-            if key is None:
-                return TaskPage(rows=[], matching=0, page=1, per_page=query.per_page)
             matching = self._matching(conn, run_id, key, query.filter)
             pages = max(1, -(-matching // query.per_page))
             page = min(max(1, query.page), pages)
-            ids = _page_ids(conn, run_id, key, query, query.per_page, (page - 1) * query.per_page,
-                            self._bounds(conn, run_id, query.filter))
-            rows = _rows_by_id(conn, run_id, ids)
+            offset = (page - 1) * query.per_page
+            if key is None:  # a load in progress: its keys are written when it ends
+                where, args = filter_sql(run_id, query.filter, scan=True)
+                rows = [task_row(r) for r in conn.execute(
+                    f"SELECT {READ_COLUMNS} FROM tasks WHERE {where} ORDER BY {order_sql(query)}"
+                    " LIMIT ? OFFSET ?", (*args, query.per_page, offset))]
+            else:
+                rows = _rows_by_id(conn, run_id, _page_ids(
+                    conn, run_id, key, query, query.per_page, offset,
+                    self._bounds(conn, run_id, query.filter)))
         return TaskPage(rows=rows, matching=matching, page=page, per_page=query.per_page)
 
-    def _matching(self, conn: sqlite3.Connection, run_id: str, key: int,
+    def _matching(self, conn: sqlite3.Connection, run_id: str, key: int | None,
                   task_filter: TaskFilter) -> int:
         """How many tasks match, counted once per finished load and filter."""
         def count() -> int:
+            if key is None:
+                where, args = filter_sql(run_id, task_filter)
+                return int(conn.execute(f"SELECT count(*) FROM tasks WHERE {where}",
+                                        args).fetchone()[0])
             where, args = filter_sql(run_id, task_filter, key=key, conn=conn,
                                      bounds=self._bounds(conn, run_id, task_filter))
             return int(conn.execute(f"SELECT count(*) FROM task_keys AS k WHERE {where}",
@@ -175,16 +184,19 @@ class TaskQueries:
             conn.execute("BEGIN")
             try:
                 key = run_key(conn, run_id)
-                if key is None:
-                    return
                 column = SORT_COLUMNS.get(query.sort, "gap")
-                where, args = filter_sql(run_id, query.filter, key=key, conn=conn)
-                read = ", ".join(f"t.{c}" for c in READ_COLUMNS.split(", "))
-                cursor = conn.execute(
-                    f"SELECT {read} FROM task_keys AS k INDEXED BY"
-                    f" {index_name(column, query.descending)} CROSS JOIN tasks AS t"
-                    f" WHERE {where} AND t.run_id = ? AND t.id = k.id"
-                    f" ORDER BY {order_sql(query, 'k')}", (*args, run_id))
+                if key is None:  # a load in progress: sorted from the wide rows
+                    where, args = filter_sql(run_id, query.filter, scan=True)
+                    cursor = conn.execute(f"SELECT {READ_COLUMNS} FROM tasks WHERE {where}"
+                                          f" ORDER BY {order_sql(query)}", args)
+                else:
+                    where, args = filter_sql(run_id, query.filter, key=key, conn=conn)
+                    read = ", ".join(f"t.{c}" for c in READ_COLUMNS.split(", "))
+                    cursor = conn.execute(
+                        f"SELECT {read} FROM task_keys AS k INDEXED BY"
+                        f" {index_name(column, query.descending)} CROSS JOIN tasks AS t"
+                        f" WHERE {where} AND t.run_id = ? AND t.id = k.id"
+                        f" ORDER BY {order_sql(query, 'k')}", (*args, run_id))
                 while chunk_rows := cursor.fetchmany(chunk):
                     yield from map(task_row, chunk_rows)
             finally:
@@ -199,8 +211,7 @@ class TaskQueries:
     def count(self, run_id: str, task_filter: TaskFilter) -> int:
         """How many tasks of a run match a filter (counted once per finished load and filter)."""
         with self.db.snapshot() as conn:
-            key = run_key(conn, run_id)
-            return 0 if key is None else self._matching(conn, run_id, key, task_filter)
+            return self._matching(conn, run_id, run_key(conn, run_id), task_filter)
 
     def param_keys(self, run_id: str, task_filter: TaskFilter) -> list[str]:
         """The param keys of the matching tasks: `url` first, then by first appearance in the run."""

@@ -5,8 +5,9 @@ cased): `instr(search_text, lower(q)) > 0`. At 100,000 tasks that scan reads eve
 trigram index (SQLite ≥ 3.34 with FTS5) finds the few candidates instead, and each candidate is
 checked again with the same `instr`, so the answer is exactly the scan's: the index only narrows.
 Queries under three characters have no trigram, and a SQLite without trigram has no index: both
-keep the scan. The index is contentless (it stores no copy of the text) and detail=none (no
-positions): candidates may be false positives, which the `instr` check drops.
+keep the scan. The index has detail=none (no positions, a third of the size): candidates may be
+false positives, which the `instr` check drops. It keeps its text, so a run's entries can be
+dropped by rowid when the run is loaded again or evicted.
 """
 
 from __future__ import annotations
@@ -36,33 +37,21 @@ def trigram_supported() -> bool:
 
 
 def migration() -> tuple[str, ...]:
-    """Migration 12: the trigram index and the triggers that keep it, or nothing without FTS5.
+    """Migration 12: the trigram index over the keys of finished loads, or nothing without FTS5.
 
-    The triggers of migration 11 are made again with the index's upkeep inside them, so one
-    trigger per event does both in a known order (SQLite orders several triggers as it likes).
+    Like task_keys it is written once per finished load (keyload.py); the delete trigger of
+    migration 11 is made again so that a deleted task also leaves the index.
     """
     if not trigram_supported():
         return ()
-    changed = "AND OLD.search_text IS NOT NEW.search_text"
     return (
-        "CREATE VIRTUAL TABLE task_text USING fts5(search_text, content='', tokenize='trigram',"
-        " detail='none')",
+        "CREATE VIRTUAL TABLE task_text USING fts5(search_text, tokenize='trigram', detail='none')",
         "INSERT INTO task_text (rowid, search_text) SELECT k.rowid, t.search_text"
         " FROM task_keys AS k JOIN run_keys AS r ON r.key = k.run_key"
         " JOIN tasks AS t ON t.run_id = r.run_id AND t.id = k.id",
-        "DROP TRIGGER tasks_keys_insert",
-        "DROP TRIGGER tasks_keys_update",
         "DROP TRIGGER tasks_keys_delete",
-        *sortkeys.triggers(
-            on_insert="INSERT INTO task_text (rowid, search_text)"
-                      " VALUES (last_insert_rowid(), NEW.search_text);",
-            # A contentless index forgets a row only when told its old text exactly.
-            on_update=f"INSERT INTO task_text (task_text, rowid, search_text) SELECT 'delete',"
-                      f" rowid, OLD.search_text FROM {sortkeys.OLD_KEY_ROW} {changed};"
-                      f" INSERT INTO task_text (rowid, search_text) SELECT rowid,"
-                      f" NEW.search_text FROM {sortkeys.OLD_KEY_ROW} {changed};",
-            before_delete=f"INSERT INTO task_text (task_text, rowid, search_text) SELECT"
-                          f" 'delete', rowid, OLD.search_text FROM {sortkeys.OLD_KEY_ROW};"),
+        sortkeys.delete_trigger(
+            f"DELETE FROM task_text WHERE rowid = (SELECT rowid FROM {sortkeys.OLD_KEY_ROW});"),
     )
 
 
