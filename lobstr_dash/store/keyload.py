@@ -1,8 +1,8 @@
 """Writing a run's sort keys and text index in bulk, once per finished load, and dropping them.
 
-`rebuild` runs inside the transaction that closes a load (Ledger.finish): the run's old keys and
-index entries go, and the new ones are copied from its tasks in position order, so a run's keys
-sit together (textsearch narrows candidates to that stretch of rowids).
+`rebuild` runs right after the transaction that closes a load (Ledger.finish), in one of its own:
+the run's old keys and index entries go, and the new ones are copied from its tasks in position
+order, so a run's keys sit together (textsearch narrows candidates to that stretch of rowids).
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ def drop(conn: sqlite3.Connection, run_id: str) -> None:
 
 
 def rebuild(conn: sqlite3.Connection, run_id: str) -> None:
-    """Copy a run's tasks into task_keys (and the text index) for its current load."""
+    """Copy a run's tasks into task_keys (and the text index) for its current load, unless a new
+    load of it has started meanwhile (that one writes them when it ends)."""
+    state = conn.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if state is None or state[0] == "loading":
+        return
     drop(conn, run_id)
     conn.execute("INSERT OR IGNORE INTO run_keys (run_id) VALUES (?)", (run_id,))
     key = conn.execute("SELECT key FROM run_keys WHERE run_id = ?", (run_id,)).fetchone()[0]

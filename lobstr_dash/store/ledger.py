@@ -219,7 +219,10 @@ class Ledger:
                 "UPDATE runs SET state = ?, finished_at = ?, fetched_at = ?, is_live = ?,"
                 " owner = NULL, lease_until = NULL, failures = 0 WHERE run_id = ? AND owner = ?",
                 ("partial" if failed else "done", now, now, int(bool(live)), run_id, owner))
-            if closed.rowcount == 1:  # the load's sort keys and text index, in one go
+        # Then the load's sort keys and text index, in one go and a transaction of their own:
+        # the run is done for its visitors at once (read from its rows until the keys are in).
+        if closed.rowcount == 1:
+            with self.db.transaction(immediate=True) as conn:
                 keyload.rebuild(conn, run_id)
 
     def fail_load(self, run_id: str, owner: str, kind: str, message: str,
