@@ -78,7 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "DATA_DIR": "data",
     # Retention (store/retention.py). Unset keeps every run ever opened, as before: nothing is
     # thrown away unless a team says how much disk or how long. A 100,000-task run takes about
-    # 230 MB of store, so e.g. 5000 MB holds some twenty such runs, plus any number of small ones.
+    # 250 MB of store, so e.g. 5000 MB holds some twenty such runs, plus any number of small ones.
     "STORE_MAX_MB": None,
     # Days a finished run stays after it was last opened. Unset keeps them; 365 is "a year".
     "STORE_KEEP_DAYS": None,
