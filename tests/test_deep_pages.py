@@ -179,3 +179,15 @@ def test_a_load_in_progress_is_read_from_its_rows_and_its_keys_are_written_when_
     assert [r.id for r in store.query(RUN, query).rows] == during
     assert store.query(RUN, TaskQuery(text="boulangerie", per_page=500)).matching == len(
         old_page(store, TaskQuery(text="boulangerie", per_page=500)))
+
+
+def test_a_resumed_load_never_reads_the_keys_of_the_load_before(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    first = rows(200)
+    save_run(store, RUN, first[:100])
+    generation = store.claim(RUN, "resume", 60, fresh=False)  # same generation, more rows
+    store.save_page(RUN, generation, 2, 100, first[100:], "resume", 60)
+    conn = store.db.connection()
+    conn.execute("UPDATE runs SET state = 'done' WHERE run_id = ?", (RUN,))  # closed, keys not yet
+    assert store.query(RUN, TaskQuery(per_page=500)).matching == 200
+    assert len(list(store.iter_matching(RUN, TaskQuery()))) == 200

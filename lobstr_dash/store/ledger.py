@@ -111,6 +111,9 @@ class Ledger:
             row = conn.execute(
                 "SELECT state, generation, lease_until, owner FROM runs WHERE run_id = ?",
                 (run_id,)).fetchone()
+            # Whatever this load changes, the run's keys no longer count until it ends (a load
+            # resumed in the same generation must not be read through the last one's keys).
+            conn.execute("UPDATE run_keys SET generation = NULL WHERE run_id = ?", (run_id,))
             if row is None:
                 conn.execute(
                     "INSERT INTO runs (run_id, state, generation, started_at, owner, lease_until)"
