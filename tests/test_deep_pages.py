@@ -191,3 +191,13 @@ def test_a_resumed_load_never_reads_the_keys_of_the_load_before(tmp_path: Path) 
     conn.execute("UPDATE runs SET state = 'done' WHERE run_id = ?", (RUN,))  # closed, keys not yet
     assert store.query(RUN, TaskQuery(per_page=500)).matching == 200
     assert len(list(store.iter_matching(RUN, TaskQuery()))) == 200
+
+
+def test_rows_written_after_the_keys_set_them_aside(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    first = rows(200)
+    save_run(store, RUN, first)
+    late = [dict(r, status="error") for r in first[:100]]
+    store.save_page(RUN, 1, 1, 100, late, "a-loader-that-lost-its-claim", 60)
+    query = TaskQuery(statuses=("error",), per_page=500)
+    assert [r.id for r in store.query(RUN, query).rows] == old_page(store, query)

@@ -161,6 +161,8 @@ class Ledger:
             records.append(_record(run_id, task, (page - 1) * page_size + index + 1))
         with self.db.transaction(immediate=True) as conn:
             conn.executemany(_UPSERT, records)
+            # Rows changed (even by a loader that lost its claim): keys count once a load ends.
+            conn.execute("UPDATE run_keys SET generation = NULL WHERE run_id = ?", (run_id,))
             conn.execute(
                 "INSERT OR REPLACE INTO pages (run_id, page, generation, state, rows, error,"
                 " fetched_at) VALUES (?, ?, ?, 'done', ?, NULL, ?)",
