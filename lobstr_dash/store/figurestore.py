@@ -107,8 +107,9 @@ class FigureStore:
     def _write(self, row: tuple[str, ...]) -> None:
         try:
             self.db.connection().execute(
-                "INSERT OR REPLACE INTO run_figures (run_id, name, key, stamp, value)"
-                " VALUES (?, ?, ?, ?, ?)", row)
+                "INSERT INTO run_figures (run_id, name, key, stamp, value) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id, name, key) DO UPDATE SET stamp = excluded.stamp,"
+                " value = excluded.value", row)  # both engines' upsert
         except Exception:  # a full disk: the figure is recomputed next time, nothing is lost
             log.warning("could not store a figure of run %s", row[0], exc_info=True)
         finally:

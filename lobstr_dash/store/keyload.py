@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from .sortkeys import KEY_COLUMNS
+from .sortkeys import on_postgres
 from .textsearch import has_index
 
 
@@ -27,7 +28,8 @@ def drop(conn: sqlite3.Connection, run_id: str) -> None:
         conn.execute("DELETE FROM task_text WHERE rowid IN"
                      " (SELECT rowid FROM task_keys WHERE run_key = ?)", (row[0],))
     conn.execute("DELETE FROM task_keys WHERE run_key = ?", (row[0],))
-    conn.execute("UPDATE run_keys SET generation = NULL WHERE key = ?", (row[0],))
+    conn.execute(f"UPDATE run_keys SET generation = NULL{', bytes = NULL' if on_postgres(conn) else ''}"
+                 " WHERE key = ?", (row[0],))
 
 
 def rebuild(conn: sqlite3.Connection, run_id: str) -> None:
@@ -39,7 +41,10 @@ def rebuild(conn: sqlite3.Connection, run_id: str) -> None:
     drop(conn, run_id)
     conn.execute("INSERT OR IGNORE INTO run_keys (run_id) VALUES (?)", (run_id,))
     key = conn.execute("SELECT key FROM run_keys WHERE run_id = ?", (run_id,)).fetchone()[0]
-    columns = ", ".join(KEY_COLUMNS)
+    # PostgreSQL: the keys carry the text too (its pg_trgm index), and the bytes of the run's
+    # rows are noted: what STORE_MAX_MB holds it to (retention.py).
+    pg = on_postgres(conn)
+    columns = ", ".join(KEY_COLUMNS + (("search_text",) if pg else ()))
     conn.execute(f"INSERT INTO task_keys (run_key, {columns}) SELECT ?, {columns} FROM tasks"
                  " WHERE run_id = ? ORDER BY position", (key, run_id))
     if has_index(conn):
@@ -48,3 +53,11 @@ def rebuild(conn: sqlite3.Connection, run_id: str) -> None:
                      " WHERE k.run_key = ?", (run_id, key))
     conn.execute("UPDATE run_keys SET generation = (SELECT generation FROM runs WHERE run_id = ?)"
                  " WHERE key = ?", (run_id, key))
+    if pg:
+        conn.execute(f"UPDATE run_keys SET bytes = {PG_RUN_BYTES} WHERE key = ?", (run_id, key, key))
+
+
+#: The bytes of a run's rows and keys in PostgreSQL (run_id, then its key), as tuples stored.
+PG_RUN_BYTES = ("(SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM tasks AS t WHERE t.run_id = ?)"
+                " + (SELECT coalesce(sum(pg_column_size(k.*)), 0) FROM task_keys AS k"
+                " WHERE k.run_key = ?)")

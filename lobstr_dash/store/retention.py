@@ -5,6 +5,11 @@ it. Runs go least recently opened first, and only finished ones: never a run bei
 whose tasks are still running, a run opened in the last PROTECT_SECONDS (someone has it on
 screen), nor one an alert is still being worked out for (a pending hook). Freed pages go back
 to the file system by incremental vacuum, so the file really shrinks.
+
+On PostgreSQL runs are evicted the same way by plain DELETEs; there is no vacuum here: autovacuum
+makes the space reusable (the files do not shrink, the next runs fill them). What STORE_MAX_MB is
+held to there is the bytes of the rows held (each finished load's rows and keys, noted when it is
+written: keyload.py), since the database's size does not fall when rows go.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from . import keyload
 from .db import Database
 from .figures import FiguresCache
+from .sortkeys import on_postgres
 
 #: A run opened this recently is on someone's screen: never evicted (10 min).
 PROTECT_SECONDS = 600.0
@@ -46,6 +52,8 @@ class Footprint:
 
 
 def _used_bytes(conn: sqlite3.Connection) -> int:
+    if on_postgres(conn):
+        return int(conn.execute("SELECT coalesce(sum(bytes), 0) FROM run_keys").fetchone()[0])
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     free = conn.execute("PRAGMA freelist_count").fetchone()[0]
@@ -72,9 +80,12 @@ class Retention:
         conn = self.db.connection()
         runs = conn.execute("SELECT count(*) FROM runs WHERE state != 'failed'").fetchone()[0]
         evictions = conn.execute("SELECT count(*) FROM evictions").fetchone()[0]
-        size = sum(p.stat().st_size for p in (self.db.path, self.db.path.with_name(
-            self.db.path.name + "-wal")) if p.exists())
-        return Footprint(size, _used_bytes(conn), int(runs), int(evictions))
+        if on_postgres(conn):
+            size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        else:
+            size = sum(p.stat().st_size for p in (self.db.path, self.db.path.with_name(
+                self.db.path.name + "-wal")) if p.exists())
+        return Footprint(int(size), _used_bytes(conn), int(runs), int(evictions))
 
     def evict(self, *, max_bytes: int | None, keep_seconds: float | None) -> list[str]:
         """Evict runs past `keep_seconds` since last opened, then the least recently opened while
@@ -133,6 +144,8 @@ class Retention:
         it on with one full VACUUM (it rewrites the file once; every later shrink is cheap).
         """
         conn = self.db.connection()
+        if on_postgres(conn):
+            return  # autovacuum makes the space of deleted rows reusable (module docstring)
         if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             conn.execute("VACUUM")

@@ -39,6 +39,11 @@ KEY_COLUMNS = ("id", "position", "status", "done_reason", "gap_class", "url", "s
 _RUN_KEY = "(SELECT key FROM run_keys WHERE run_id = {}.run_id)"
 
 
+def on_postgres(conn: Any) -> bool:
+    """True for a PostgreSQL session (pg.py), whose few statements of this issue differ."""
+    return getattr(getattr(conn, "db", None), "engine", "sqlite") == "postgresql"
+
+
 def index_name(column: str, descending: bool) -> str:
     """The task_keys index whose order is the page order by `column` in that direction."""
     if column == "position":

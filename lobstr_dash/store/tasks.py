@@ -187,16 +187,17 @@ class TaskQueries:
                 column = SORT_COLUMNS.get(query.sort, "gap")
                 if key is None:  # a load in progress: sorted from the wide rows
                     where, args = filter_sql(run_id, query.filter, scan=True)
-                    cursor = conn.execute(f"SELECT {READ_COLUMNS} FROM tasks WHERE {where}"
-                                          f" ORDER BY {order_sql(query)}", args)
+                    sql = f"SELECT {READ_COLUMNS} FROM tasks WHERE {where} ORDER BY {order_sql(query)}"
                 else:
                     where, args = filter_sql(run_id, query.filter, key=key, conn=conn)
                     read = ", ".join(f"t.{c}" for c in READ_COLUMNS.split(", "))
-                    cursor = conn.execute(
-                        f"SELECT {read} FROM task_keys AS k INDEXED BY"
-                        f" {index_name(column, query.descending)} CROSS JOIN tasks AS t"
-                        f" WHERE {where} AND t.run_id = ? AND t.id = k.id"
-                        f" ORDER BY {order_sql(query, 'k')}", (*args, run_id))
+                    sql = (f"SELECT {read} FROM task_keys AS k INDEXED BY"
+                           f" {index_name(column, query.descending)} CROSS JOIN tasks AS t"
+                           f" WHERE {where} AND t.run_id = ? AND t.id = k.id"
+                           f" ORDER BY {order_sql(query, 'k')}")
+                    args = [*args, run_id]
+                # PostgreSQL reads through a server-side cursor (pg.Session.stream).
+                cursor = getattr(conn, "stream", conn.execute)(sql, args)
                 while chunk_rows := cursor.fetchmany(chunk):
                     yield from map(task_row, chunk_rows)
             finally:

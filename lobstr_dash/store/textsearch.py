@@ -56,12 +56,18 @@ def migration() -> tuple[str, ...]:
 
 
 def has_index(conn: sqlite3.Connection) -> bool:
-    """True when the store file has the trigram index (migration 12 found FTS5)."""
+    """True when the store file has the FTS5 trigram index (migration 12 found FTS5; never on
+    PostgreSQL, whose keys carry their text under a pg_trgm index instead: `pg_text_clause`)."""
+    if sortkeys.on_postgres(conn):
+        return False
     return conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'task_text'").fetchone() is not None
 
 
 def rowid_range(conn: sqlite3.Connection, run_id: str) -> tuple[int, int]:
-    """The first and last task_keys rowid of a run (its keys are written together)."""
+    """The first and last task_keys rowid of a run (its keys are written together; PostgreSQL
+    has no rowid and needs no bounds: its index is asked for the run's own keys)."""
+    if sortkeys.on_postgres(conn):
+        return 0, 0
     low, high = conn.execute("SELECT min(k.rowid), max(k.rowid) FROM task_keys AS k"
                              " JOIN run_keys AS r ON r.key = k.run_key WHERE r.run_id = ?",
                              (run_id,)).fetchone()
@@ -77,6 +83,8 @@ def text_clause(conn: sqlite3.Connection, run_id: str, text: str,
     does not bring every other run's rows along.
     """
     needle = text.lower()
+    if sortkeys.on_postgres(conn):
+        return pg_text_clause(needle)
     exact = ("EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = ? AND t.id = k.id"
              " AND instr(t.search_text, ?) > 0)")
     if len(needle) < MIN_INDEXED or not has_index(conn):
@@ -103,3 +111,14 @@ def trigram_query(needle: str) -> str:
         step = len(grams) / MAX_TRIGRAMS
         grams = [grams[int(i * step)] for i in range(MAX_TRIGRAMS)] + [grams[-1]]
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+
+
+def pg_text_clause(needle: str) -> tuple[str, list[Any]]:
+    """PostgreSQL's condition: `LIKE '%needle%'` on the keys' own copy of the text, which the
+    pg_trgm GIN index answers (pgschema.py, version 2) and which is the exact substring test
+    (the text and the needle are both lower-cased; `%`, `_` and the escape are escaped). A
+    needle under three characters has no trigram: it is tested by `instr`, as SQLite scans."""
+    if len(needle) < MIN_INDEXED:
+        return "instr(k.search_text, ?) > 0", [needle]
+    pattern = "%" + needle.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+    return "k.search_text LIKE ? ESCAPE '!'", [pattern]
