@@ -104,17 +104,17 @@ class Ledger:
 
         `fresh` starts a new generation (every page fetched again); otherwise the loader resumes
         the current one and fetches only the pages it lacks. A load held under a live lease is
-        left alone unless `owner_is_dead` says its owner no longer runs.
-        """
+        left alone unless `owner_is_dead` says its owner no longer runs. A new run's claim deletes
+        the rows an eviction had not yet deleted (retention.py): they must not join this load."""
         now = self.clock() if now is None else now
         with self.db.transaction(immediate=True) as conn:
             row = conn.execute(
                 "SELECT state, generation, lease_until, owner FROM runs WHERE run_id = ?",
                 (run_id,)).fetchone()
-            # Whatever this load changes, the run's keys no longer count until it ends (a load
-            # resumed in the same generation must not be read through the last one's keys).
+            # The run's keys no longer count until this load ends (even one resumed as it was).
             conn.execute("UPDATE run_keys SET generation = NULL WHERE run_id = ?", (run_id,))
             if row is None:
+                conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
                 conn.execute(
                     "INSERT INTO runs (run_id, state, generation, started_at, owner, lease_until)"
                     " VALUES (?, 'loading', 1, ?, ?, ?)", (run_id, now, owner, now + lease_seconds))
