@@ -149,3 +149,62 @@ def test_a_new_and_a_rebuilt_store_give_freed_pages_back(tmp_path: Path) -> None
     assert store.db.connection().execute("PRAGMA auto_vacuum").fetchone()[0] == 2
     store.rebuild()
     assert store.db.connection().execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+
+
+def test_an_eviction_deletes_its_rows_a_chunk_per_transaction(
+        store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No transaction of an eviction holds the write lock for a whole run's rows."""
+    from lobstr_dash.store import retention
+    monkeypatch.setattr(retention, "DELETE_CHUNK", 300)
+    deleted_per_transaction: list[int] = []
+    real = store.db.transaction
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        from contextlib import contextmanager
+
+        @contextmanager
+        def wrapped() -> Any:
+            with real(*args, **kwargs) as conn:
+                before = conn.total_changes
+                yield conn
+                deleted_per_transaction.append(conn.total_changes - before)
+        return wrapped()
+
+    store.touch({A: clock.now - 40 * DAY, B: clock.now, C: clock.now})
+    monkeypatch.setattr(store.db, "transaction", counting)
+    assert store.evict(max_bytes=None, keep_seconds=30 * DAY) == [A]
+    monkeypatch.undo()
+    # 2,000 rows in 7 chunks (each row takes its keys and text entry with it, by trigger)
+    assert len(deleted_per_transaction) >= 7
+    assert max(deleted_per_transaction) < 2000
+    conn = store.db.connection()
+    assert conn.execute("SELECT count(*) FROM tasks WHERE run_id = ?", (A,)).fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM task_keys").fetchone()[0] == 4000  # B's and C's
+    assert store.footprint().evictions == 1
+
+
+def test_a_run_opened_again_mid_eviction_is_loaded_whole_and_alone(
+        store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new load's claim deletes what the eviction left; the eviction then stops, so no stale
+    row joins the new load and no row of the new load is deleted."""
+    from lobstr_dash.store import retention
+    monkeypatch.setattr(retention, "DELETE_CHUNK", 500)
+    real_delete = retention.Retention._delete_tasks
+    reloaded: list[int] = []
+
+    def reopen_midway(self: Store, run_id: str) -> None:
+        # One chunk goes, then someone opens the run and a new (smaller) load of it is stored.
+        with self.db.transaction(immediate=True) as conn:
+            conn.execute("DELETE FROM tasks WHERE run_id = ? AND id IN"
+                         " (SELECT id FROM tasks WHERE run_id = ? LIMIT 500)", (run_id, run_id))
+        save_run(self, run_id, make_rows(run_id, 700))
+        reloaded.append(self.count(run_id, TaskQuery().filter))
+        real_delete(self, run_id)
+
+    monkeypatch.setattr(retention.Retention, "_delete_tasks", reopen_midway)
+    store.touch({A: clock.now - 40 * DAY, B: clock.now, C: clock.now})
+    assert store.evict(max_bytes=None, keep_seconds=30 * DAY) == [A]
+    assert reloaded == [700]
+    assert store.count(A, TaskQuery().filter) == 700
+    assert store.query(A, TaskQuery()).matching == 700
+    assert A in held(store)

@@ -105,14 +105,13 @@ class Ledger:
             implausible_tasks=implausible)
 
     def claim(self, run_id: str, owner: str, lease_seconds: float, *, fresh: bool,
-              now: float | None = None,
-              owner_is_dead: Callable[[str], bool] | None = None) -> int | None:
+              now: float | None = None, owner_is_dead: Callable[[str], bool] | None = None) -> int | None:
         """Take the right to load a run; return the generation to load, or None if someone holds it.
 
         `fresh` starts a new generation (every page fetched again); otherwise the loader resumes
         the current one and fetches only the pages it lacks. A load held under a live lease is
-        left alone unless `owner_is_dead` says its owner no longer runs.
-        """
+        left alone unless `owner_is_dead` says its owner no longer runs. A new run's claim deletes
+        the rows an eviction had not yet deleted (retention.py): they must not join this load."""
         now = self.clock() if now is None else now
         with self.db.transaction(immediate=True) as conn:
             row = conn.execute(
@@ -120,6 +119,7 @@ class Ledger:
                 (run_id,)).fetchone()
             keyload.stale(conn, run_id)  # a resumed load must not read the last one's keys
             if row is None:
+                conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
                 conn.execute(
                     "INSERT INTO runs (run_id, state, generation, started_at, owner, lease_until)"
                     " VALUES (?, 'loading', 1, ?, ?, ?)", (run_id, now, owner, now + lease_seconds))

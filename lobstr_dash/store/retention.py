@@ -27,6 +27,9 @@ from .sortkeys import on_postgres
 PROTECT_SECONDS = 600.0
 #: Runs evicted per pass at most, so one pass never holds the write lock for long.
 MAX_EVICTIONS = 100
+#: Task rows deleted per transaction: a page being stored meanwhile waits a fraction of a second,
+#: never for a whole run's delete (about a minute for 100,000 tasks here, with their keys).
+DELETE_CHUNK = 500
 
 #: Migration 12's part for retention: when each run was last opened, and the evictions made.
 MIGRATION: tuple[str, ...] = (
@@ -120,7 +123,8 @@ class Retention:
         return [(r[0], float(r[1])) for r in rows]
 
     def _evict_one(self, run_id: str, reason: str, now: float) -> bool:
-        """Delete one run's rows, if it is still evictable (checked under the write lock)."""
+        """Evict one run, if it is still evictable (checked under the write lock): its load
+        record goes at once, its task rows after, a chunk per transaction (`_delete_tasks`)."""
         with self.db.transaction(immediate=True) as conn:
             still = conn.execute(
                 "SELECT 1 FROM runs WHERE run_id = ? AND state IN ('done', 'partial', 'failed')"
@@ -128,14 +132,32 @@ class Retention:
                 (run_id, now - PROTECT_SECONDS)).fetchone()
             if still is None:
                 return False
-            keyload.drop(conn, run_id)  # in bulk: the per-row trigger then finds nothing to do
-            tasks = conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,)).rowcount
+            tasks = conn.execute("SELECT count(*) FROM tasks WHERE run_id = ?",
+                                 (run_id,)).fetchone()[0]
             for table in ("pages", "runs", "run_info", "run_figures"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             conn.execute("INSERT INTO evictions (run_id, at, reason, tasks) VALUES (?, ?, ?, ?)",
                          (run_id, now, reason, max(0, tasks)))
         self.figures.forget(run_id)
+        self._delete_tasks(run_id)
         return True
+
+    def _delete_tasks(self, run_id: str) -> None:
+        """Delete an evicted run's task rows, DELETE_CHUNK per transaction (their keys and text
+        entries go with them, by trigger). Should the run be opened again meanwhile, its new
+        load's claim deletes what is left (Ledger.claim) and this stops, so no chunk ever takes
+        a row of the new load."""
+        while True:
+            with self.db.transaction(immediate=True) as conn:
+                if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+                    return
+                deleted = conn.execute(
+                    "DELETE FROM tasks WHERE run_id = ? AND id IN"
+                    " (SELECT id FROM tasks WHERE run_id = ? LIMIT ?)",
+                    (run_id, run_id, DELETE_CHUNK)).rowcount
+                if deleted < DELETE_CHUNK:
+                    keyload.drop(conn, run_id)  # any key left without its task
+                    return
 
     def shrink(self) -> None:
         """Give free pages back to the file system: incremental vacuum, then a WAL truncate.
