@@ -136,3 +136,21 @@ def test_retention_evicts_by_age_and_by_the_bytes_of_the_rows_held(pg_url: str) 
     assert store.query(A, TaskQuery()).matching == 0
     assert store.query(B, TaskQuery(text="place-1")).matching == store.count(
         B, TaskQuery(text="place-1").filter) > 0
+
+
+def test_a_version_1_database_is_read_through_keys_after_version_2(pg_url: str) -> None:
+    """A store of main before issue 15: version 2 copies its finished runs' keys and bytes."""
+    old = Store("unused", database_url=pg_url)
+    save_run(old, deep.RUN, deep.rows(730))
+    for undo in ("DROP TRIGGER tasks_keys_delete ON tasks", "DROP FUNCTION lobstr_task_keys_delete()",
+                 "DROP TABLE task_keys", "DROP TABLE run_keys", "DROP TABLE evictions",
+                 "DROP TABLE run_figures", "ALTER TABLE runs DROP COLUMN opened_at",
+                 "DELETE FROM schema_version WHERE version = 2"):
+        old.db.connection().execute(undo)
+    new = Store("unused", database_url=pg_url)
+    assert new.schema_version() == 2
+    with new.db.snapshot() as conn:
+        assert run_key(conn, deep.RUN) is not None
+    query = TaskQuery(sort="input", per_page=100, page=2, text="boulangerie")
+    assert [r.id for r in new.query(deep.RUN, query).rows] == deep.old_page(new, query) != []
+    assert new.footprint().used_bytes > 0

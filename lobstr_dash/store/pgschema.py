@@ -121,8 +121,10 @@ PG_ISSUE_15: tuple[str, ...] = (
     f"INSERT INTO task_keys (run_key, {_KEYS}, search_text) SELECT k.key,"
     f" {', '.join('t.' + c for c in sortkeys.KEY_COLUMNS)}, t.search_text"
     " FROM run_keys AS k JOIN tasks AS t ON t.run_id = k.run_id ORDER BY k.key, t.position",
+    # As keyload.rebuild notes them: the run's rows and its keys.
     "UPDATE run_keys SET bytes = (SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM tasks AS t"
-    " WHERE t.run_id = run_keys.run_id)",
+    " WHERE t.run_id = run_keys.run_id) + (SELECT coalesce(sum(pg_column_size(k.*)), 0)"
+    " FROM task_keys AS k WHERE k.run_key = run_keys.key)",
     # The safety net of sortkeys.delete_trigger: a deleted task leaves its keys.
     "CREATE FUNCTION lobstr_task_keys_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
     " DELETE FROM task_keys WHERE run_key = (SELECT key FROM run_keys WHERE run_id = OLD.run_id)"
