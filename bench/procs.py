@@ -187,11 +187,14 @@ def _until_workers_ready(dashboard: Dashboard, timeout: float = 30.0) -> None:
 
 
 def start_dashboard(workdir: Path, api_base: str, *, env: Mapping[str, str] | None = None,
-                    config: Mapping[str, Any] | None = None) -> Dashboard:
-    """Start gunicorn on an empty store; `config` entries reach create_app() directly."""
+                    config: Mapping[str, Any] | None = None,
+                    data_dir: Path | None = None) -> Dashboard:
+    """Start gunicorn on an empty store (or on the one in `data_dir`); `config` entries reach
+    create_app() directly."""
     port = free_port()
-    data_dir = workdir / f"data-{port}"
-    data_dir.mkdir()
+    if data_dir is None:
+        data_dir = workdir / f"data-{port}"
+        data_dir.mkdir()
     # app:app is what `make run` and the image serve; an explicit config needs the factory form.
     app_spec = f"lobstr_dash:create_app({dict(config)!r})" if config else "app:app"
     # The pid in the access log tells which worker answered (used when gunicorn's log is on).

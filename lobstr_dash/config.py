@@ -83,6 +83,12 @@ DEFAULTS: dict[str, Any] = {
     # Connections per process in the PostgreSQL pool: a page view holds one for milliseconds, a
     # load one per page write; 10 covers a worker's threads without crowding max_connections.
     "DATABASE_POOL_SIZE": 10,
+    # Retention (store/retention.py). Unset keeps every run ever opened, as before: nothing is
+    # thrown away unless a team says how much disk or how long. A 100,000-task run takes about
+    # 250 MB of store, so e.g. 5000 MB holds some twenty such runs, plus any number of small ones.
+    "STORE_MAX_MB": None,
+    # Days a finished run stays after it was last opened. Unset keeps them; 365 is "a year".
+    "STORE_KEEP_DAYS": None,
     # Demo mode only: simulated upstream latency, so progressive loading is visible.
     "DEMO_LATENCY_MS": 40,
     "PORT": 8000,
@@ -175,6 +181,8 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DATA_DIR": ("DATA_DIR", str),
     "DATABASE_URL": ("DATABASE_URL", str),
     "DATABASE_POOL_SIZE": ("DATABASE_POOL_SIZE", int),
+    "STORE_MAX_MB": ("STORE_MAX_MB", float),
+    "STORE_KEEP_DAYS": ("STORE_KEEP_DAYS", float),
     "DEMO_LATENCY_MS": ("DEMO_LATENCY_MS", int),
     "PORT": ("PORT", int),
     "AUTH_USERS": ("AUTH_USERS", str),
@@ -262,6 +270,11 @@ def validate(config: Mapping[str, Any]) -> None:
     for key in not_negative:
         if not _finite(config[key]) or config[key] < 0:
             raise ConfigError(f"{key} must be zero or a positive number, got {config[key]!r}")
+    for key in ("STORE_MAX_MB", "STORE_KEEP_DAYS"):
+        value = config.get(key)
+        if value is not None and (not _finite(value) or value <= 0):
+            raise ConfigError(f"{key} must be a positive number, or unset to keep every run,"
+                              f" got {value!r}")
     if not 1 <= int(config["LOBSTR_PAGE_SIZE"]) <= 100:
         raise ConfigError("LOBSTR_PAGE_SIZE must be between 1 and 100 (lobstr's maximum)")
     if int(config["LOBSTR_RATE_LIMIT"]) < 0:

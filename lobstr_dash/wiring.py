@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +71,13 @@ def _in_process_session(base_url: str, wsgi_app: Any) -> requests.Session:
     scheme, rest = base_url.split("://", 1)
     session.mount(f"{scheme}://{rest.split('/', 1)[0]}/", WSGIAdapter(wsgi_app))
     return session
+
+
+def retention_limits(config: Mapping[str, Any]) -> dict[str, Any]:
+    """STORE_MAX_MB and STORE_KEEP_DAYS as the run service's byte and second limits."""
+    max_mb, keep_days = config.get("STORE_MAX_MB"), config.get("STORE_KEEP_DAYS")
+    return {"store_max_bytes": None if max_mb is None else int(float(max_mb) * 1_000_000),
+            "store_keep_seconds": None if keep_days is None else float(keep_days) * 86400.0}
 
 
 def build_services(config: dict[str, Any], observers: Observers | None = None) -> Services:
@@ -143,7 +150,8 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
     runs = RunService(store, loader, info,
                       live_refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]), clock=clock,
                       retry_seconds=float(config["LOAD_RETRY_SECONDS"]),
-                      finished_recheck_seconds=float(config["FINISHED_RECHECK_SECONDS"]))
+                      finished_recheck_seconds=float(config["FINISHED_RECHECK_SECONDS"]),
+                      **retention_limits(config))
     lists = Lists(client)
     alerting = build_alerting(config, client, store, runs, lists)
     return Services(client=client, store=store, loader=loader, runs=runs, lists=lists,

@@ -47,7 +47,7 @@ def test_a_page_nested_too_deeply_fails_alone_and_the_run_keeps_every_good_page(
 def test_a_full_disk_is_named_as_the_dashboards_not_lobstrs(make_app: Any, upstream: Any) -> None:
     upstream.add_run(RUN, make_rows(RUN, 2000))
     # SQLite's page limit makes the disk full for real, after the schema and a few pages.
-    app = make_app(STORE_MAX_PAGES=60)
+    app = make_app(STORE_MAX_PAGES=90)  # the empty schema takes 61 pages (task_keys: 26)
     client = app.test_client()
     page = client.get(f"/runs/{RUN}")
     app.extensions["lobstr_dash"].loader.join(RUN, 30)
@@ -92,7 +92,10 @@ def test_a_store_corrupt_at_start_up_is_rebuilt(make_app: Any, upstream: Any,
     (data / "lobstr-dash.sqlite3").write_bytes(b"\x00garbage" * 4096)
     upstream.add_run(RUN, make_rows(RUN, 20))
     client = make_app().test_client()
-    assert client.get("/healthz").json == {"ok": True, "demo": False, "store": "ok"}
+    health = client.get("/healthz").json
+    # Since issue 15 the health answer also carries the store's footprint (retention).
+    assert {k: health[k] for k in ("ok", "demo", "store", "runs_held", "evictions")} == {
+        "ok": True, "demo": False, "store": "ok", "runs_held": 0, "evictions": 0}
     assert len(client.get(f"/runs/{RUN}/tasks.json").json["tasks"]) == 20
 
 

@@ -227,3 +227,13 @@ def test_json_export_keeps_unicode_and_hostile_text_verbatim() -> None:
     data = json.loads("".join(json_chunks({"note": "é"}, [make_row(done_reason_desc=desc)])))
     assert data["note"] == "é"
     assert data["tasks"][0]["done_reason_desc"] == desc  # JSON needs no spreadsheet neutralising
+
+
+def test_an_export_is_written_in_64_kb_pieces_after_its_first_line() -> None:
+    from lobstr_dash.web.formats import gathered
+    lines = list(csv_lines([make_row(i + 1) for i in range(2000)]))
+    pieces = list(gathered(lines, size=65536))
+    assert "".join(pieces) == "".join(lines)  # not a byte changed
+    assert pieces[0] == lines[0]  # the header leaves before any row is read
+    assert all(len(p) >= 65536 for p in pieces[1:-1]) and len(pieces) < 40
+    assert all(p.endswith("\r\n") for p in pieces)

@@ -31,6 +31,8 @@ RUN_INFO_WAIT_SECONDS = 2.0
 BACKOFF_CEILING = 10
 #: How often failed runs past their back-off are deleted (at most; on a new run's first visit).
 PRUNE_EVERY_SECONDS = 60.0
+#: How often (at most) the runs opened are written down and retention evicts what is due.
+RETAIN_EVERY_SECONDS = 60.0
 
 
 class RunService:
@@ -38,7 +40,9 @@ class RunService:
 
     def __init__(self, store: Store, loader: Loader, info: RunInfoFetcher, *,
                  live_refresh_seconds: float, clock: Callable[[], float] = time.time,
-                 retry_seconds: float = 30.0, finished_recheck_seconds: float = 300.0) -> None:
+                 retry_seconds: float = 30.0, finished_recheck_seconds: float = 300.0,
+                 store_max_bytes: int | None = None,
+                 store_keep_seconds: float | None = None) -> None:
         self.store = store
         self.loader = loader
         self.info_fetcher = info
@@ -49,6 +53,12 @@ class RunService:
         self.finished_recheck_seconds = finished_recheck_seconds
         self._clock = clock
         self._pruned_at = 0.0
+        #: Retention's limits (None: keep everything), and when runs were opened since last pass.
+        self.store_max_bytes = store_max_bytes
+        self.store_keep_seconds = store_keep_seconds
+        self._opened: dict[str, float] = {}
+        self._retained_at = self._clock()
+        self._retaining = threading.Lock()
 
     def ensure(self, run_id: str, wait: float, *, first_rows: bool = False) -> LoadedRun:
         """Start a load when the store lacks the run or a live run is stale; wait up to `wait` s.
@@ -59,6 +69,8 @@ class RunService:
         Raises the upstream's LobstrError when the run could not be loaded and nothing is stored.
         """
         deadline = time.monotonic() + wait
+        self._opened[run_id] = self._clock()
+        self._retain_now_and_then()
         record = self.store.run_state(run_id)
         if record is None:
             self._prune()
@@ -149,6 +161,28 @@ class RunService:
         if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
             self._pruned_at = now
             self.store.prune_failed(now - self.retry_seconds * BACKOFF_CEILING)
+
+    def _retain_now_and_then(self) -> None:
+        """Every RETAIN_EVERY_SECONDS, in the background: write down the runs opened, and evict
+        what retention says is due (a page never waits for either, nor for the write lock)."""
+        now = self._clock()
+        if now - self._retained_at >= RETAIN_EVERY_SECONDS:
+            self._retained_at = now
+            threading.Thread(target=self.retain, name="retention", daemon=True).start()
+
+    def retain(self) -> list[str]:
+        """Write down when runs were opened, then evict by STORE_KEEP_DAYS and STORE_MAX_MB."""
+        if not self._retaining.acquire(blocking=False):
+            return []  # a pass is under way
+        try:
+            opened, self._opened = self._opened, {}
+            self.store.touch(opened)
+            return self.store.evict(max_bytes=self.store_max_bytes,
+                                    keep_seconds=self.store_keep_seconds)
+        except StoreFault:
+            return []  # a full or read-only disk: the health check says so; pages go on
+        finally:
+            self._retaining.release()
 
     def _needs_load(self, record: LoadRecord | None) -> bool:
         now = self._clock()

@@ -31,5 +31,12 @@ def healthz() -> Any:
             return response
         store.rebuild()
         store.probe()
-        return jsonify(ok=True, demo=demo, store="rebuilt")
-    return jsonify(ok=True, demo=demo, store="ok")
+        return jsonify(ok=True, demo=demo, store="rebuilt", **_footprint(store))
+    return jsonify(ok=True, demo=demo, store="ok", **_footprint(store))
+
+
+def _footprint(store: Any) -> dict[str, int]:
+    """The store's size, the runs it holds and the evictions so far (retention at a glance)."""
+    held = store.footprint()
+    return {"store_bytes": held.file_bytes, "store_used_bytes": held.used_bytes,
+            "runs_held": held.runs, "evictions": held.evictions}

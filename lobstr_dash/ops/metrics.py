@@ -125,10 +125,31 @@ def note_route(response: Response) -> Response:
     return response
 
 
+def store_exposition(store: Any) -> bytes:
+    """The store's size, runs held and evictions, read from the file at scrape time (so every
+    worker reports the same numbers, and they survive restarts)."""
+    held = store.footprint()
+    lines = [
+        ("lobstr_dash_store_bytes", "gauge", "Size of the SQLite store on disk (file and WAL).",
+         held.file_bytes),
+        ("lobstr_dash_store_used_bytes", "gauge", "Bytes of the store in use (free pages left "
+         "out): what STORE_MAX_MB is held to.", held.used_bytes),
+        ("lobstr_dash_store_runs", "gauge", "Runs held in the store.", held.runs),
+        ("lobstr_dash_store_evictions_total", "counter", "Runs evicted by retention "
+         "(STORE_MAX_MB, STORE_KEEP_DAYS) since the store was made.", held.evictions),
+    ]
+    text = "".join(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n{name} {value}\n"
+                   for name, kind, doc, value in lines)
+    return text.encode()
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text exposition of this app's metrics."""
     body = current_app.extensions["lobstr_dash_metrics"].exposition()
+    services = current_app.extensions.get("lobstr_dash")
+    if services is not None:
+        body += store_exposition(services.store)
     response = Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -18,6 +18,7 @@ from .audit import ActionRecord
 from .audit import AuditLog
 from .db import Database
 from .figures import FiguresCache
+from .figurestore import FigureStore
 from .health import Health
 from .health import StoreFault
 from .health import fault_of
@@ -35,6 +36,8 @@ from .outbox import VerdictRecord
 from .pairs import Pairs
 from .pgschema import migrate_pg
 from .pgschema import schema_version_pg
+from .retention import Footprint
+from .retention import Retention
 from .runinfo import RunInfoRecord
 from .runinfo import RunInfoRecords
 from .tasks import SORT_COLUMNS
@@ -42,12 +45,12 @@ from .tasks import TaskQueries
 from .windows import SharedWindows
 
 __all__ = ["MIGRATIONS", "NO_CHANNEL", "SORT_COLUMNS", "ActionRecord", "AlertFilter", "AlertRecord",
-           "HookRecord", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store", "StoreFault",
+           "Footprint", "HookRecord", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store", "StoreFault",
            "StoredRunFigures", "VerdictRecord", "fault_of"]
 
 
 class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, AuditLog, HookRecords,
-            Outbox):
+            Outbox, Retention):
     """The SQLite file under DATA_DIR (one connection per thread, WAL so readers never wait),
     or with `database_url` a PostgreSQL database shared by every replica (pooled connections)."""
 
@@ -55,16 +58,17 @@ class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, Audi
                  max_pages: int | None = None, database_url: str | None = None,
                  pool_size: int = 10) -> None:
         self.clock = clock
-        self.figures = FiguresCache()
         if database_url:
             from .pg import PgDatabase  # psycopg is only imported when PostgreSQL is asked for
 
             self.db = PgDatabase(database_url, pool_size=pool_size)  # type: ignore[assignment]
             self.path = Path(path)
+            self.figures = FiguresCache(persist=FigureStore(self.db))
             migrate_pg(self.db)
             return
         self.db = Database(path, max_pages=max_pages)
         self.path = self.db.path
+        self.figures = FiguresCache(persist=FigureStore(self.db))
         try:
             migrate(self.db.connection())
         except Exception as exc:  # a corrupt file is rebuilt; anything else stops the start

@@ -1,5 +1,8 @@
 """One cache for the figures of finished loads (summary, row count, cards, facets, charts).
 
+In memory first; behind it, the store file itself (figurestore.py), so a figure is computed once
+per load whichever process asks.
+
 A finished load's figures never change until the run is loaded again, and recomputing them costs
 tens of milliseconds at 100,000 tasks; a load in progress is never cached (its figures still move).
 A load is identified by its *stamp*: (generation, state, fetched_at, finished_at) of its row.
@@ -38,8 +41,10 @@ def stamp_of(row: Any) -> Stamp | None:
 class FiguresCache:
     """Figures by (run, name, key), each valid for the load stamp it was computed under."""
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, size: int = CACHE_SIZE, persist: Any = None) -> None:
         self.size = size
+        #: Where figures are also kept across processes and restarts (figurestore.FigureStore).
+        self.persist = persist
         self._values: OrderedDict[tuple[str, str, Hashable], tuple[Stamp, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -54,7 +59,12 @@ class FiguresCache:
             if hit is not None and hit[0] == stamp:
                 self._values.move_to_end(slot)
                 return hit[1]  # type: ignore[no-any-return]
-        value = compute()
+        found, value = (False, None) if self.persist is None else self.persist.load(
+            run_id, name, key, stamp)
+        if not found:
+            value = compute()
+            if self.persist is not None:
+                self.persist.save(run_id, name, key, stamp, value)
         with self._lock:
             self._values[slot] = (stamp, value)
             self._values.move_to_end(slot)

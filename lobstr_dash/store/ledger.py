@@ -18,6 +18,7 @@ from ..domain.tasks import RunTask
 from ..domain.tasks import params_key
 from ..domain.tasks import search_text
 from ..domain.values import MAX_COUNT
+from . import keyload
 from .db import Database
 from .figures import FiguresCache
 from .figures import stamp_of
@@ -104,20 +105,21 @@ class Ledger:
             implausible_tasks=implausible)
 
     def claim(self, run_id: str, owner: str, lease_seconds: float, *, fresh: bool,
-              now: float | None = None,
-              owner_is_dead: Callable[[str], bool] | None = None) -> int | None:
+              now: float | None = None, owner_is_dead: Callable[[str], bool] | None = None) -> int | None:
         """Take the right to load a run; return the generation to load, or None if someone holds it.
 
         `fresh` starts a new generation (every page fetched again); otherwise the loader resumes
         the current one and fetches only the pages it lacks. A load held under a live lease is
-        left alone unless `owner_is_dead` says its owner no longer runs.
-        """
+        left alone unless `owner_is_dead` says its owner no longer runs. A new run's claim deletes
+        the rows an eviction had not yet deleted (retention.py): they must not join this load."""
         now = self.clock() if now is None else now
         with self.db.transaction(immediate=True) as conn:
             row = conn.execute(
                 "SELECT state, generation, lease_until, owner FROM runs WHERE run_id = ?",
                 (run_id,)).fetchone()
+            keyload.stale(conn, run_id)  # a resumed load must not read the last one's keys
             if row is None:
+                conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
                 conn.execute(
                     "INSERT INTO runs (run_id, state, generation, started_at, owner, lease_until)"
                     " VALUES (?, 'loading', 1, ?, ?, ?)", (run_id, now, owner, now + lease_seconds))
@@ -164,8 +166,8 @@ class Ledger:
             records.append(_record(run_id, task, (page - 1) * page_size + index + 1))
         with self.db.transaction(immediate=True) as conn:
             conn.executemany(_UPSERT, records)
-            conn.execute(_PAGE_UPSERT, (run_id, page, generation, "done", len(records), None, now,
-                                        None))
+            keyload.stale(conn, run_id)  # rows changed, even by a loader that lost its claim
+            conn.execute(_PAGE_UPSERT, (run_id, page, generation, "done", len(records), None, now, None))
             conn.execute("UPDATE runs SET lease_until = ? WHERE run_id = ? AND owner = ?",
                          (now + lease_seconds, run_id, owner))
         return len(records)
@@ -219,10 +221,14 @@ class Ledger:
             live = conn.execute(
                 f"SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ? AND lower(status) IN"
                 f" ({_LIVE_MARKS}))", (run_id, *_LIVE_VALUES)).fetchone()[0]
-            conn.execute(
+            closed = conn.execute(
                 "UPDATE runs SET state = ?, finished_at = ?, fetched_at = ?, is_live = ?,"
                 " owner = NULL, lease_until = NULL, failures = 0 WHERE run_id = ? AND owner = ?",
                 ("partial" if failed else "done", now, now, int(bool(live)), run_id, owner))
+        # Then its sort keys and text index, in a transaction of their own (read from rows till then).
+        if closed.rowcount == 1:
+            with self.db.transaction(immediate=True) as conn:
+                keyload.rebuild(conn, run_id)
 
     def fail_load(self, run_id: str, owner: str, kind: str, message: str,
                   status: int | None) -> None:
@@ -244,6 +250,7 @@ class Ledger:
                 "  WHERE state = 'failed' ORDER BY finished_at DESC LIMIT ?))",
                 (older_than, keep))]
             for run_id in doomed:
+                keyload.drop(conn, run_id)
                 for table in ("pages", "runs", "run_info"):
                     conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
         for run_id in doomed:
@@ -287,6 +294,7 @@ class Ledger:
         """Delete runs, their pages, tasks and run info (tests and maintenance)."""
         with self.db.transaction(immediate=True) as conn:
             for run_id in run_ids:
-                for table in ("tasks", "pages", "runs", "run_info"):
+                keyload.drop(conn, run_id)
+                for table in ("tasks", "pages", "runs", "run_info", "run_figures"):
                     conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
                 self.figures.forget(run_id)

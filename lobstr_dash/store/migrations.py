@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 
+from . import figurestore
+from . import retention
+from . import sortkeys
+from . import textsearch
+
 #: MIGRATIONS[i] takes the schema from version i to i + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: runs (the load ledger), their pages, and their tasks with the columns filters sort on.
@@ -223,6 +228,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE runs ADD COLUMN plan_warning TEXT",
     ),
+    # 11 (issue 15): a narrow copy of the sort and filter columns under small run keys, written once
+    # per finished load, with one index per sort column and direction in page order
+    # (store/sortkeys.py): deep pages walk small index entries instead of sorting wide rows.
+    sortkeys.MIGRATION,
+    # 12 (issue 15): text search through an FTS5 trigram index over the params, written with the
+    # keys (store/textsearch.py; left out where SQLite lacks trigram: the search then scans),
+    # retention's records (when each run was last opened, the evictions made), and the figures
+    # of finished loads, computed once per load (store/figurestore.py).
+    (*textsearch.migration(), *retention.MIGRATION, *figurestore.MIGRATION),
 )
 
 
@@ -233,6 +247,9 @@ def migrate(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> int:
     the write lock and skips what another process already did. Returns the version reached.
     """
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0:  # a new file (or a rebuilt one): free pages can go back (retention.py).
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # WAL mode already wrote the header,
+        conn.execute("VACUUM")  # so the setting takes effect by a rewrite (of nothing)
     for target in range(version + 1, len(MIGRATIONS) + 1):
         conn.execute(begin)
         try:

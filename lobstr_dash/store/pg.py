@@ -133,6 +133,11 @@ class Result:
     def __iter__(self) -> Iterator[Any]:
         return iter(self.rows)
 
+    def fetchmany(self, size: int) -> list[Any]:
+        """The next `size` rows (they were read at once: see Session.stream for a long read)."""
+        rows, self.rows = self.rows[:size], self.rows[size:]
+        return rows
+
 
 def _run(conn: psycopg.Connection[Any], sql: str, params: Any) -> Result:
     # Always with parameters (maybe none), so psycopg reads `%%` back as `%`.
@@ -160,6 +165,15 @@ class Session:
             return _run(conn, sql, params)
         with self.db.pool.connection() as conn:
             return _run(conn, sql, params)
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A long read (an export) through a server-side cursor of this session's open
+        transaction: `fetchmany` brings rows a chunk at a time, so memory stays flat."""
+        conn = self.conn or getattr(self.db._local, "conn", None)
+        assert conn is not None, "a stream needs a transaction (dedicated() and BEGIN)"
+        cursor = conn.cursor(name="lobstr_stream")
+        cursor.execute(translate(sql), params)
+        return cursor
 
     def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each set of values (pipelined)."""

@@ -21,43 +21,43 @@ from ..domain.query import TaskPage
 from ..domain.query import TaskQuery
 from ..domain.query import TaskRow
 from ..domain.tasks import RunSummary
+from . import sortkeys
+from . import textsearch
 from .db import Database
 from .figures import FiguresCache
 from .figures import load_stamp
-
-#: Public sort key (domain.query.SORT_KEYS) → the column it orders by.
-SORT_COLUMNS: dict[str, str] = {
-    "gap": "gap",
-    "missing": "missing_share",
-    "expected": "expected",
-    "collected": "collected",
-    "status": "status",
-    "reason": "done_reason",
-    "input": "url",
-    "started": "started_at",
-    "ended": "ended_at",
-    "duration": "duration",
-    "position": "position",
-}
+from .sortkeys import SORT_COLUMNS
+from .sortkeys import index_name
+from .sortkeys import run_key
 
 #: The columns a TaskRow is read from, in its field order.
 READ_COLUMNS = ("id, position, task, status, done_reason, done_reason_desc, url, params_json, "
                 "started_at, ended_at, duration, expected, collected, gap, missing_share, gap_class")
 
+#: Rows an export reads per statement: big enough that statements cost little, small enough
+#: that memory stays flat (about 200 KB of rows).
+EXPORT_CHUNK = 500
+
 #: The short classes as an SQL list (fixed keys of domain.gapclass, never user input).
 SHORT_SQL = ",".join(f"'{key}'" for key in SHORT)
 
 
-def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False) -> tuple[str, list[Any]]:
+def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False,
+               key: int | None = None, conn: sqlite3.Connection | None = None,
+               bounds: tuple[int, int] | None = None) -> tuple[str, list[Any]]:
     """The WHERE clause (and its arguments) selecting a run's tasks that match a filter.
 
     `scan` keeps SQLite from using the filter columns' indexes: for a sorted page, walking the
     run's rows once and keeping the top N (about 30 ms at 100,000 tasks) beats looking up every
     row a broad filter matches through an index (about 200 ms for half the run).
+    With a run `key` the clause is for `task_keys AS k` (sortkeys.py) instead of `tasks`, and
+    its text search goes through the trigram index of `conn`'s file when it has one.
     """
     col = "+{}".format if scan else "{}".format
-    clauses = ["run_id = ?"]
-    args: list[Any] = [run_id]
+    if key is not None:
+        col = "k.{}".format
+    clauses = ["run_id = ?" if key is None else "k.run_key = ?"]
+    args: list[Any] = [run_id if key is None else key]
     if task_filter.statuses:
         clauses.append(f"{col('status')} IN ({','.join('?' * len(task_filter.statuses))})")
         args.extend(task_filter.statuses)
@@ -75,26 +75,46 @@ def filter_sql(run_id: str, task_filter: TaskFilter, *, scan: bool = False) -> t
     if task_filter.classes:
         clauses.append(f"{col('gap_class')} IN ({','.join('?' * len(task_filter.classes))})")
         args.extend(task_filter.classes)
-    if task_filter.text:
+    if task_filter.text and key is None:
         clauses.append("instr(search_text, ?) > 0")
         args.append(task_filter.text.lower())
+    elif task_filter.text:
+        assert conn is not None, "a keyed text search needs the connection"
+        clause, more = textsearch.text_clause(conn, run_id, task_filter.text, bounds)
+        clauses.append(clause)
+        args.extend(more)
     return " AND ".join(clauses), args
 
 
-def order_sql(query: TaskQuery) -> str:
+def order_sql(query: TaskQuery, table: str = "") -> str:
     """The ORDER BY clause: unknown values last in either direction, ties by position."""
+    return sortkeys.order_sql(SORT_COLUMNS.get(query.sort, "gap"), query.descending, table)
+
+
+def _page_ids(conn: sqlite3.Connection, run_id: str, key: int, query: TaskQuery, limit: int,
+              offset: int, bounds: tuple[int, int] | None = None) -> list[str]:
+    """The ids of one page of matching tasks, in page order, from task_keys' page-order index."""
     column = SORT_COLUMNS.get(query.sort, "gap")
-    direction = "DESC" if query.descending else "ASC"
-    if column == "position":
-        return f"position {direction}"
-    return f"{column} IS NULL, {column} {direction}, position"
+    where, args = filter_sql(run_id, query.filter, key=key, conn=conn, bounds=bounds)
+    return [r[0] for r in conn.execute(
+        f"SELECT k.id FROM task_keys AS k INDEXED BY {index_name(column, query.descending)}"
+        f" WHERE {where} ORDER BY {order_sql(query, 'k')} LIMIT ? OFFSET ?",
+        (*args, limit, offset))]
 
 
-def task_row(record: sqlite3.Row) -> TaskRow:
-    """A TaskRow from a row of READ_COLUMNS."""
-    values = dict(record)
-    values["params"] = json.loads(values.pop("params_json"))
-    return TaskRow(**values)
+def _rows_by_id(conn: sqlite3.Connection, run_id: str, ids: list[str]) -> list[TaskRow]:
+    """The wide rows of these tasks, in the order of `ids`."""
+    if not ids:
+        return []
+    found = {r["id"]: r for r in conn.execute(
+        f"SELECT {READ_COLUMNS} FROM tasks WHERE run_id = ? AND id IN ({','.join('?' * len(ids))})",
+        (run_id, *ids))}
+    return [task_row(found[i]) for i in ids if i in found]
+
+
+def task_row(record: sqlite3.Row | tuple[Any, ...]) -> TaskRow:
+    """A TaskRow from a row of READ_COLUMNS (which are in TaskRow's field order)."""
+    return TaskRow(*record[:7], json.loads(record[7]), *record[8:])
 
 
 class TaskQueries:
@@ -104,30 +124,84 @@ class TaskQueries:
     figures: FiguresCache
 
     def query(self, run_id: str, query: TaskQuery) -> TaskPage:
-        """Return one page of the tasks matching a query, and how many match."""
-        where, args = filter_sql(run_id, query.filter)
+        """Return one page of the tasks matching a query, and how many match.
+
+        The page is found in `task_keys` by walking the index in page order to its offset, then
+        its rows are read by key: a deep page costs about what the first one does.
+        """
         with self.db.snapshot() as conn:  # the count and the rows from the same commit
-            matching = conn.execute(f"SELECT count(*) FROM tasks WHERE {where}",
-                                    args).fetchone()[0]
+            key = run_key(conn, run_id)
+            matching = self._matching(conn, run_id, key, query.filter)
             pages = max(1, -(-matching // query.per_page))
             page = min(max(1, query.page), pages)
-            where, args = filter_sql(run_id, query.filter, scan=True)
-            rows = conn.execute(
-                f"SELECT {READ_COLUMNS} FROM tasks WHERE {where} ORDER BY {order_sql(query)}"
-                " LIMIT ? OFFSET ?",
-                (*args, query.per_page, (page - 1) * query.per_page)).fetchall()
-        return TaskPage(rows=[task_row(r) for r in rows], matching=matching, page=page,
-                        per_page=query.per_page)
+            offset = (page - 1) * query.per_page
+            if key is None:  # a load in progress: its keys are written when it ends
+                where, args = filter_sql(run_id, query.filter, scan=True)
+                rows = [task_row(r) for r in conn.execute(
+                    f"SELECT {READ_COLUMNS} FROM tasks WHERE {where} ORDER BY {order_sql(query)}"
+                    " LIMIT ? OFFSET ?", (*args, query.per_page, offset))]
+            else:
+                rows = _rows_by_id(conn, run_id, _page_ids(
+                    conn, run_id, key, query, query.per_page, offset,
+                    self._bounds(conn, run_id, query.filter)))
+        return TaskPage(rows=rows, matching=matching, page=page, per_page=query.per_page)
 
-    def iter_matching(self, run_id: str, query: TaskQuery) -> Iterator[TaskRow]:
-        """Yield every matching task in query order (exports), on a connection of its own."""
-        where, args = filter_sql(run_id, query.filter, scan=True)
-        # Its own connection, so a long export never holds this thread's connection.
+    def _matching(self, conn: sqlite3.Connection, run_id: str, key: int | None,
+                  task_filter: TaskFilter) -> int:
+        """How many tasks match, counted once per finished load and filter."""
+        def count() -> int:
+            if key is None:
+                where, args = filter_sql(run_id, task_filter)
+                return int(conn.execute(f"SELECT count(*) FROM tasks WHERE {where}",
+                                        args).fetchone()[0])
+            where, args = filter_sql(run_id, task_filter, key=key, conn=conn,
+                                     bounds=self._bounds(conn, run_id, task_filter))
+            return int(conn.execute(f"SELECT count(*) FROM task_keys AS k WHERE {where}",
+                                    args).fetchone()[0])
+
+        return self.figures.get(run_id, "matching", task_filter, load_stamp(conn, run_id), count)
+
+    def _bounds(self, conn: sqlite3.Connection, run_id: str,
+                task_filter: TaskFilter) -> tuple[int, int] | None:
+        """The run's stretch of task_keys rowids, once per finished load, when a search needs it."""
+        if not task_filter.text:
+            return None
+        return self.figures.get(run_id, "rowids", None, load_stamp(conn, run_id),
+                                lambda: textsearch.rowid_range(conn, run_id))
+
+    def iter_matching(self, run_id: str, query: TaskQuery, *,
+                      chunk: int = EXPORT_CHUNK) -> Iterator[TaskRow]:
+        """Yield every matching task in query order (exports), on a connection of its own.
+
+        One statement walks task_keys' page-order index and reads each wide row by key as it
+        goes (no sort, so memory stays flat however big the run), fetched `chunk` rows at a time.
+        One cursor, not a seek per chunk, is what keeps a row from being lost or repeated where
+        a chunk ends inside a run of equal sort values.
+        """
+        # Its own connection, so a long export never holds this thread's connection; one read
+        # transaction, so every chunk comes from the same commit.
         with self.db.dedicated() as conn:
-            cursor = conn.execute(
-                f"SELECT {READ_COLUMNS} FROM tasks WHERE {where} ORDER BY {order_sql(query)}", args)
-            for record in cursor:
-                yield task_row(record)
+            conn.execute("BEGIN")
+            try:
+                key = run_key(conn, run_id)
+                column = SORT_COLUMNS.get(query.sort, "gap")
+                if key is None:  # a load in progress: sorted from the wide rows
+                    where, args = filter_sql(run_id, query.filter, scan=True)
+                    sql = f"SELECT {READ_COLUMNS} FROM tasks WHERE {where} ORDER BY {order_sql(query)}"
+                else:
+                    where, args = filter_sql(run_id, query.filter, key=key, conn=conn)
+                    read = ", ".join(f"t.{c}" for c in READ_COLUMNS.split(", "))
+                    sql = (f"SELECT {read} FROM task_keys AS k INDEXED BY"
+                           f" {index_name(column, query.descending)} CROSS JOIN tasks AS t"
+                           f" WHERE {where} AND t.run_id = ? AND t.id = k.id"
+                           f" ORDER BY {order_sql(query, 'k')}")
+                    args = [*args, run_id]
+                # PostgreSQL reads through a server-side cursor (pg.Session.stream).
+                cursor = getattr(conn, "stream", conn.execute)(sql, args)
+                while chunk_rows := cursor.fetchmany(chunk):
+                    yield from map(task_row, chunk_rows)
+            finally:
+                conn.execute("COMMIT")
 
     def task(self, run_id: str, task_id: str) -> TaskRow | None:
         """One stored task of a run by its runtask id."""
@@ -136,10 +210,9 @@ class TaskQueries:
         return None if row is None else task_row(row)
 
     def count(self, run_id: str, task_filter: TaskFilter) -> int:
-        """How many tasks of a run match a filter."""
-        where, args = filter_sql(run_id, task_filter)
-        return int(self.db.connection().execute(
-            f"SELECT count(*) FROM tasks WHERE {where}", args).fetchone()[0])
+        """How many tasks of a run match a filter (counted once per finished load and filter)."""
+        with self.db.snapshot() as conn:
+            return self._matching(conn, run_id, run_key(conn, run_id), task_filter)
 
     def param_keys(self, run_id: str, task_filter: TaskFilter) -> list[str]:
         """The param keys of the matching tasks: `url` first, then by first appearance in the run."""

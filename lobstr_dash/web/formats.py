@@ -8,7 +8,7 @@ streamed JSON or CSV answer every list and export of the dashboard gives.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,29 @@ def route(bp: Blueprint, rule: str, formats: tuple[str, ...], *, html: bool = Tr
     return decorator
 
 
+#: Characters an export gathers before it writes: one write per ~64 KB instead of one per row
+#: (a 100,000-task CSV was 100,000 writes through the WSGI server).
+WRITE_CHARS = 65536
+
+
+def gathered(chunks: Iterable[str], size: int = WRITE_CHARS) -> Iterator[str]:
+    """Yield the first chunk at once (the answer starts before any row is read), then the rest
+    joined into pieces of at least `size` characters; the text is unchanged."""
+    parts: list[str] = []
+    length = 0
+    for index, chunk in enumerate(chunks):
+        if index == 0:
+            yield chunk
+            continue
+        parts.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield "".join(parts)
+            parts, length = [], 0
+    if parts:
+        yield "".join(parts)
+
+
 @dataclass
 class Export:
     """Records to export: a JSON head, the array's key, CSV columns and the download's name."""
@@ -59,10 +82,11 @@ def export(fmt: str, data: Export) -> Response:
     so an export that is never read to its end leaves no request context pushed.
     """
     if fmt == "json":
-        response = Response(json_records({"ok": True, **data.head}, data.key, data.records),
+        response = Response(gathered(json_records({"ok": True, **data.head}, data.key,
+                                                     data.records)),
                             mimetype="application/json")
     else:
-        response = Response(csv_records(data.columns, data.records), mimetype="text/csv")
+        response = Response(gathered(csv_records(data.columns, data.records)), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{data.filename}"'
     if data.complete is not None:
         response.headers["X-Run-Complete"] = "true" if data.complete else "false"
