@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.browser import timed_get
 from bench.procs import REPO, Dashboard, FakeServer, start_dashboard, start_fake
-from bench.report import Figure
+from bench.report import Figure, write_section
 from bench.warm import QUERIES, _time_queries
 from bench.timing import median
 
@@ -170,18 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     for figure in figures:
         print(f"{figure.name}: {figure.measured} {figure.target} {figure.verdict}")
     if not args.quick:
-        from bench.sizes import write_section  # noqa: PLC0415 - same helper, our heading
-
-        import bench.sizes as sizes_module
-
-        saved, sizes_module.HEADING = sizes_module.HEADING, HEADING
-        try:
-            write_section(RESULTS, section(figures, "Warm times: p50 of 40 sequential GETs per "
-                                           "query after 5 warm-ups, as in the warm figures above; "
-                                           "PostgreSQL 15 from Debian on the same machine (a "
-                                           "throwaway cluster, fsync off), over a unix socket."))
-        finally:
-            sizes_module.HEADING = saved
+        write_section(RESULTS, HEADING, section(
+            figures, "Warm times: p50 of 40 sequential GETs per query after 5 warm-ups, as in the"
+            " warm figures above; PostgreSQL 15 from Debian on the same machine (a throwaway"
+            " cluster, fsync off), over a unix socket."))
     return 0
 
 

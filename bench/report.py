@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,17 @@ def markdown(title: str, machine: Mapping[str, str], figures: Sequence[Figure],
         out += ["", "## Notes", ""]
         out += [f"- {line}" for line in notes]
     return "\n".join(out) + "\n"
+
+
+def write_section(path: Path, heading: str, text: str) -> None:
+    """Replace the section of RESULTS.md under `heading` with `text` (or append it), keeping the
+    rest of the file."""
+    current = path.read_text() if path.exists() else ""
+    start = current.find(heading)
+    if start < 0:
+        path.write_text(current.rstrip("\n") + ("\n\n" if current.strip() else "") + text)
+        return
+    rest = current[start + len(heading):]
+    following = re.search(r"^## ", rest, re.M)
+    end = start + len(heading) + following.start() if following else len(current)
+    path.write_text(current[:start] + text + ("\n" if following else "") + current[end:])

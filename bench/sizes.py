@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from bench.machine import describe, source
 from bench.procs import REPO, start_dashboard, start_fake
 from lobstr_dash.fake import DEMO_RUN_IDS, DEMO_RUNS, HISTORY_RUN_IDS
+from bench.report import write_section
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADING = "## Page weight"
@@ -160,17 +161,6 @@ def section(sizes: list[Size], extras: dict[str, int], machine: dict[str, str]) 
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this section of RESULTS.md (or append it), keeping the rest of the file."""
-    current = path.read_text() if path.exists() else ""
-    start = current.find(HEADING)
-    if start < 0:
-        path.write_text(current.rstrip("\n") + ("\n\n" if current.strip() else "") + text)
-        return
-    rest = current[start + len(HEADING):]
-    following = re.search(r"^## ", rest, re.M)
-    end = start + len(HEADING) + following.start() if following else len(current)
-    path.write_text(current[:start] + text + ("\n" if following else "") + current[end:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(sizes, extras, machine)
     print(text)
     if not args.no_write:
-        write_section(args.out, text)
+        write_section(args.out, HEADING, text)
         print(f"wrote the page-weight section of {args.out.name}", file=sys.stderr)
     return 0 if all(s.met is not False for s in sizes) else 1
 

@@ -12,7 +12,6 @@ knows the runs (it is asked nothing: FINISHED_RECHECK_SECONDS is a day).
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from bench.procs import REPO, start_dashboard, start_fake
 from bench.timing import median
 
 from lobstr_dash.store import Store
+from bench.report import write_section
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADING = "## Store figures"
@@ -233,17 +233,6 @@ def evict_half(path: Path) -> str:
             f" {after.file_bytes / 1e9:.2f} GB.")
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this section of RESULTS.md (or append it), keeping the rest of the file."""
-    current = path.read_text() if path.exists() else ""
-    start = current.find(HEADING)
-    if start < 0:
-        path.write_text(current.rstrip("\n") + ("\n\n" if current.strip() else "") + text)
-        return
-    rest = current[start + len(HEADING):]
-    following = re.search(r"^## ", rest, re.M)
-    end = start + len(HEADING) + following.start() if following else len(current)
-    path.write_text(current[:start] + text + ("\n" if following else "") + current[end:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         *body, ""])
     print(text)
     if not args.no_write:
-        write_section(args.out, text)
+        write_section(args.out, HEADING, text)
     return 0
 
 

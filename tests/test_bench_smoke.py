@@ -83,8 +83,8 @@ def test_page_weight_section_replaces_itself_and_keeps_the_rest(tmp_path: Path) 
     assert "| huge page | 900.0 KB | 70.0 KB | 60.0 KB | 60.0 KB | NO |" in text
     results = tmp_path / "RESULTS.md"
     results.write_text("# Results\n\n## Figures\n\nkept\n\n## Load test\n\nalso kept\n")
-    write_section(results, text)
-    write_section(results, text.replace("30.0 KB", "31.0 KB"))
+    write_section(results, HEADING, text)
+    write_section(results, HEADING, text.replace("30.0 KB", "31.0 KB"))
     body = results.read_text()
     assert body.count(HEADING) == 1 and "31.0 KB" in body and "30.0 KB | 25.0" not in body
     assert "kept" in body and "also kept" in body
