@@ -20,7 +20,8 @@ from .loading.loader import Loader
 from .loading.runinfo import RunInfoFetcher
 from .loading.runs import RunService
 from .ops.alerts import build_alerting
-from .store import SharedWindows
+from .store import open_store
+from .store import open_windows
 from .store import Store
 from .upstream.client import LobstrClient
 from .upstream.ratelimit import SlidingWindowLimiter
@@ -97,8 +98,8 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
     limiter = SlidingWindowLimiter(int(config["LOBSTR_RATE_LIMIT_OTHER"]),
                                    float(config["LOBSTR_RATE_WINDOW"]),
                                    limits={"runtasks": runtasks_limit, "tasks": runtasks_limit},
-                                   book=SharedWindows(data_dir / "ratelimit.sqlite3", clock=clock,
-                                                      database_url=config.get("DATABASE_URL")),
+                                   book=open_windows(data_dir, clock=clock,
+                                                     database_url=config.get("DATABASE_URL")),
                                    on_wait=observers.rate_limit_wait, **pacing)
     demo_runs: list[Any] = []
     demo_webhook_squids: tuple[str, ...] = ()
@@ -132,17 +133,16 @@ def build_services(config: dict[str, Any], observers: Observers | None = None) -
         request_slots=int(config["LOBSTR_REQUEST_SLOTS"]))
     # STORE_MAX_PAGES (tests only): SQLite's max_page_count, so a full disk is real SQLITE_FULL.
     # DATABASE_URL: one PostgreSQL store for every replica; unset, a SQLite file in DATA_DIR.
-    store = Store(data_dir / "lobstr-dash.sqlite3", clock=clock,
-                  max_pages=config.get("STORE_MAX_PAGES"),
-                  database_url=config.get("DATABASE_URL"),
-                  pool_size=int(config.get("DATABASE_POOL_SIZE") or 10))
+    store = open_store(data_dir, clock=clock, max_pages=config.get("STORE_MAX_PAGES"),
+                       database_url=config.get("DATABASE_URL"),
+                       pool_size=int(config.get("DATABASE_POOL_SIZE") or 10))
     loader = Loader(client, store, concurrency=int(config["LOBSTR_CONCURRENCY"]),
                     page_size=int(config["LOBSTR_PAGE_SIZE"]),
                     lease_seconds=float(config["LOAD_LEASE_SECONDS"]),
                     track_load=observers.track_load, max_pages=int(config["LOBSTR_MAX_PAGES"]),
                     max_loads=int(config["LOADS_MAX"]),
                     loads_per_client=int(config["LOADS_PER_CLIENT"]))
-    if store.engine == "postgresql":
+    if store.spans_hosts:
         # Replicas on other hosts see a dead loader through its process's heartbeat.
         loader.heartbeat = Heartbeat(store)
     info = RunInfoFetcher(client, store, refresh_seconds=float(config["LIVE_REFRESH_SECONDS"]),

@@ -46,7 +46,11 @@ from .windows import SharedWindows
 
 __all__ = ["MIGRATIONS", "NO_CHANNEL", "SORT_COLUMNS", "ActionRecord", "AlertFilter", "AlertRecord",
            "Footprint", "HookRecord", "LoadRecord", "RunInfoRecord", "SharedWindows", "Store", "StoreFault",
-           "StoredRunFigures", "VerdictRecord", "fault_of"]
+           "StoredRunFigures", "VerdictRecord", "fault_of", "open_store", "open_windows"]
+
+#: The files under DATA_DIR when no DATABASE_URL is set.
+STORE_FILE = "lobstr-dash.sqlite3"
+WINDOWS_FILE = "ratelimit.sqlite3"
 
 
 class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, AuditLog, HookRecords,
@@ -80,6 +84,12 @@ class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, Audi
         """'sqlite' or 'postgresql'."""
         return getattr(self.db, "engine", "sqlite")
 
+    @property
+    def spans_hosts(self) -> bool:
+        """True when processes on other hosts share this store (PostgreSQL), so a dead loader
+        is seen by its heartbeat rather than by its pid."""
+        return self.engine == "postgresql"
+
     def schema_version(self) -> int:
         """Return the schema version recorded in the database."""
         if self.engine == "postgresql":
@@ -93,3 +103,16 @@ class Store(Ledger, TaskQueries, Aggregates, Pairs, RunInfoRecords, Health, Audi
     def shutdown(self) -> None:
         """Close every connection (PostgreSQL's pool; SQLite: this thread's)."""
         getattr(self.db, "shutdown", self.db.close)()
+
+
+def open_store(data_dir: str | Path, *, database_url: str | None = None, pool_size: int = 10,
+               clock: Callable[[], float] = time.time, max_pages: int | None = None) -> Store:
+    """The store of a dashboard: STORE_FILE under `data_dir`, or PostgreSQL at `database_url`."""
+    return Store(Path(data_dir) / STORE_FILE, clock=clock, max_pages=max_pages,
+                 database_url=database_url, pool_size=pool_size)
+
+
+def open_windows(data_dir: str | Path, *, database_url: str | None = None,
+                 clock: Callable[[], float] = time.time) -> SharedWindows:
+    """The rate limiter's shared windows: WINDOWS_FILE under `data_dir`, or PostgreSQL."""
+    return SharedWindows(Path(data_dir) / WINDOWS_FILE, clock=clock, database_url=database_url)

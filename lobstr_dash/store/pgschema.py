@@ -81,21 +81,6 @@ _ALERTS = f"""CREATE TABLE alerts (
 
 _D = "DOUBLE PRECISION"
 
-def _sort_indexes() -> tuple[str, ...]:
-    """sortkeys.py's page-order indexes, in PostgreSQL's spelling (an expression in parentheses).
-    Their order is the ORDER BY of `sortkeys.order_sql` (DESC puts NULLs first in both)."""
-    statements = ["CREATE INDEX task_keys_position ON task_keys (run_key, position)"]
-    for column in sortkeys.SORT_COLUMNS.values():
-        if column == "position":
-            continue
-        tail = f", {sortkeys.FILTER_COLUMNS}" if column == "gap" else ""
-        for descending in (False, True):
-            statements.append(
-                f"CREATE INDEX {sortkeys.index_name(column, descending)} ON task_keys (run_key,"
-                f" ({column} IS NULL), {column}{' DESC' if descending else ''}, position{tail})")
-    return tuple(statements)
-
-
 _KEYS = ", ".join(sortkeys.KEY_COLUMNS)
 
 #: Version 2: issue 15's tables (SQLite's migrations 11 and 12). The keys also carry the text a
@@ -111,7 +96,7 @@ PG_ISSUE_15: tuple[str, ...] = (
         duration {_D}, expected BIGINT, collected BIGINT, gap BIGINT, missing_share {_D},
         search_text TEXT COLLATE "C")""",
     "CREATE UNIQUE INDEX task_keys_id ON task_keys (run_key, id)",
-    *_sort_indexes(),
+    *sortkeys.sort_indexes(postgres=True),
     "DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm; EXCEPTION WHEN others THEN"
     " RAISE NOTICE 'no pg_trgm here, so text search reads the run''s keys'; END $$",
     "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN"

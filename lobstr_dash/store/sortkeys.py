@@ -68,16 +68,19 @@ def order_sql(column: str, descending: bool, table: str = "") -> str:
 FILTER_COLUMNS = "status, done_reason, gap_class"
 
 
-def _sort_indexes() -> tuple[str, ...]:
+def sort_indexes(postgres: bool = False) -> tuple[str, ...]:
+    """The page-order indexes, one per sort column and direction, in the ORDER BY of `order_sql`
+    (DESC puts NULLs first on both engines); PostgreSQL wants the null test in parentheses."""
     statements = ["CREATE INDEX task_keys_position ON task_keys (run_key, position)"]
     for column in SORT_COLUMNS.values():
         if column == "position":
             continue
         tail = f", {FILTER_COLUMNS}" if column == "gap" else ""
+        nulls = f"({column} IS NULL)" if postgres else f"{column} IS NULL"
         for descending in (False, True):
             statements.append(
                 f"CREATE INDEX {index_name(column, descending)} ON task_keys (run_key,"
-                f" {column} IS NULL, {column}{' DESC' if descending else ''}, position{tail})")
+                f" {nulls}, {column}{' DESC' if descending else ''}, position{tail})")
     return tuple(statements)
 
 
@@ -109,7 +112,7 @@ MIGRATION: tuple[str, ...] = (
         expected INTEGER, collected INTEGER, gap INTEGER, missing_share REAL
     )""",
     "CREATE UNIQUE INDEX task_keys_id ON task_keys (run_key, id)",
-    *_sort_indexes(),
+    *sort_indexes(),
     "INSERT INTO run_keys (run_id, generation) SELECT run_id, generation FROM runs"
     " WHERE state != 'loading' AND EXISTS (SELECT 1 FROM tasks WHERE tasks.run_id = runs.run_id)",
     f"INSERT INTO task_keys (run_key, {', '.join(KEY_COLUMNS)})"
